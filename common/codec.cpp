@@ -1,0 +1,409 @@
+#include "common/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <limits>
+
+namespace loopchat::protocol {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::array<std::string_view, kErrorCodeCount> kErrorNames = {
+    "bad_json",     "bad_request",   "unknown_type",    "bad_room",     "bad_name",
+    "name_taken",   "not_in_room",   "too_long",        "rate_limited", "fetch_denied",
+    "fetch_failed", "fetch_timeout", "too_many_timers", "server_busy"};
+
+// A request that failed validation: thrown inside the decoder, caught once.
+struct Invalid {
+  ErrorCode code;
+  std::string message;
+};
+
+const json* field(const json& object, const char* name) {
+  auto it = object.find(name);
+  return it == object.end() ? nullptr : &*it;
+}
+
+std::string required_string(const json& object, const char* name) {
+  const json* value = field(object, name);
+  if (value == nullptr) throw Invalid{ErrorCode::bad_request, std::string("missing field ") + name};
+  if (!value->is_string())
+    throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " must be a string"};
+  return value->get<std::string>();
+}
+
+std::optional<std::int64_t> optional_integer(const json& object, const char* name) {
+  const json* value = field(object, name);
+  if (value == nullptr) return std::nullopt;
+  if (value->is_number_integer() &&
+      !(value->is_number_unsigned() &&
+        value->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())))
+    return value->get<std::int64_t>();
+  throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " must be an integer"};
+}
+
+std::string room_field(const json& object, const RequestRules& rules) {
+  std::string room = required_string(object, "room");
+  if (!valid_room_name(room, rules.max_room_chars))
+    throw Invalid{ErrorCode::bad_room, "room names are 1 to " +
+                                           std::to_string(rules.max_room_chars) +
+                                           " characters of A-Z a-z 0-9 - _ ."};
+  return room;
+}
+
+std::string text_field(const json& object, const RequestRules& rules) {
+  std::string text = required_string(object, "text");
+  if (utf8_length(text) > rules.max_text_chars)
+    throw Invalid{ErrorCode::too_long,
+                  "text is limited to " + std::to_string(rules.max_text_chars) + " characters"};
+  return text;
+}
+
+RequestId read_id(const json& object) {
+  const json* value = field(object, "id");
+  if (value == nullptr) return {};
+  if (value->is_string() && utf8_length(value->get_ref<const std::string&>()) <= kMaxIdChars)
+    return value->get<std::string>();
+  if (value->is_number_integer() &&
+      !(value->is_number_unsigned() &&
+        value->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())))
+    return value->get<std::int64_t>();
+  throw Invalid{ErrorCode::bad_request,
+                "id must be an integer or a string of at most 64 characters"};
+}
+
+RequestBody read_body(std::string_view type, const json& object, const RequestRules& rules) {
+  if (type == "join") return Join{room_field(object, rules)};
+  if (type == "leave") return Leave{room_field(object, rules)};
+  if (type == "say") {
+    std::string room = room_field(object, rules);
+    return Say{std::move(room), text_field(object, rules)};
+  }
+  if (type == "nick") {
+    std::string name = required_string(object, "name");
+    if (!valid_nickname(name, rules.max_name_chars))
+      throw Invalid{ErrorCode::bad_name,
+                    "names are 1 to " + std::to_string(rules.max_name_chars) +
+                        " characters, no control characters, no leading or trailing space"};
+    return Nick{std::move(name)};
+  }
+  if (type == "history") {
+    HistoryRequest request{room_field(object, rules), std::nullopt};
+    if (auto limit = optional_integer(object, "limit")) {
+      if (*limit < 0) throw Invalid{ErrorCode::bad_request, "limit must not be negative"};
+      request.limit = static_cast<std::uint32_t>(
+          std::min<std::int64_t>(*limit, std::numeric_limits<std::uint32_t>::max()));
+    }
+    return request;
+  }
+  if (type == "ping") return Ping{};
+  if (type == "stats") return StatsRequest{};
+  if (type == "remind") {
+    auto after = optional_integer(object, "after_ms");
+    if (!after) throw Invalid{ErrorCode::bad_request, "missing field after_ms"};
+    if (*after < 0 || *after > rules.max_after_ms)
+      throw Invalid{ErrorCode::bad_request,
+                    "after_ms must be 0 to " + std::to_string(rules.max_after_ms)};
+    return Remind{*after, text_field(object, rules)};
+  }
+  if (type == "fetch") {
+    Fetch request{required_string(object, "url"), std::nullopt};
+    if (request.url.size() > rules.max_url_chars)
+      throw Invalid{ErrorCode::too_long,
+                    "url is limited to " + std::to_string(rules.max_url_chars) + " characters"};
+    if (field(object, "room") != nullptr) request.room = room_field(object, rules);
+    return request;
+  }
+  throw Invalid{ErrorCode::unknown_type, "unknown type " + std::string(type)};
+}
+
+void put_id(json& object, const RequestId& id) {
+  if (auto* text = std::get_if<std::string>(&id)) object["id"] = *text;
+  if (auto* number = std::get_if<std::int64_t>(&id)) object["id"] = *number;
+}
+
+std::string dump(const json& object) {
+  // Text from outside (fetched titles) may be invalid UTF-8: replace, never throw.
+  return object.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json message_json(const Message& m) {
+  json object = {{"type", "message"}, {"room", m.room}, {"from", m.from},
+                 {"text", m.text},    {"seq", m.seq},   {"ts", m.ts}};
+  put_id(object, m.id);
+  return object;
+}
+
+std::string_view presence_name(PresenceEvent event) {
+  switch (event) {
+    case PresenceEvent::join:
+      return "join";
+    case PresenceEvent::leave:
+      return "leave";
+    case PresenceEvent::nick:
+      return "nick";
+  }
+  return "join";
+}
+
+json event_json(const Event& event) {
+  return std::visit(
+      [](const auto& e) -> json {
+        using T = std::decay_t<decltype(e)>;
+        json o;
+        if constexpr (std::is_same_v<T, Welcome>) {
+          o = {{"type", "welcome"}, {"name", e.name}, {"version", e.version}};
+        } else if constexpr (std::is_same_v<T, Joined> || std::is_same_v<T, Left>) {
+          o = {{"type", std::is_same_v<T, Joined> ? "joined" : "left"},
+               {"room", e.room},
+               {"members", e.members}};
+          put_id(o, e.id);
+        } else if constexpr (std::is_same_v<T, Presence>) {
+          o = {{"type", "presence"},
+               {"room", e.room},
+               {"name", e.name},
+               {"event", presence_name(e.event)}};
+        } else if constexpr (std::is_same_v<T, Message>) {
+          o = message_json(e);
+        } else if constexpr (std::is_same_v<T, History>) {
+          o = {{"type", "history"}, {"room", e.room}, {"messages", json::array()}};
+          for (const Message& m : e.messages) o["messages"].push_back(message_json(m));
+        } else if constexpr (std::is_same_v<T, Pong>) {
+          o = {{"type", "pong"}, {"ts", e.ts}};
+          put_id(o, e.id);
+        } else if constexpr (std::is_same_v<T, Reminder>) {
+          o = {{"type", "reminder"}, {"text", e.text}, {"late_ms", e.late_ms}};
+          put_id(o, e.id);
+        } else if constexpr (std::is_same_v<T, Fetched>) {
+          o = {{"type", "fetched"},
+               {"url", e.url},
+               {"status", e.status},
+               {"bytes", e.bytes},
+               {"ms", e.ms}};
+          if (e.title) o["title"] = *e.title;
+          put_id(o, e.id);
+        } else if constexpr (std::is_same_v<T, Stats>) {
+          o = {{"type", "stats"},
+               {"connections", e.connections},
+               {"rooms", e.rooms},
+               {"messages_in", e.messages_in},
+               {"messages_out", e.messages_out},
+               {"loop_lag_ms",
+                {{"p50", e.loop_lag_ms.p50},
+                 {"p99", e.loop_lag_ms.p99},
+                 {"max", e.loop_lag_ms.max}}},
+               {"uptime_s", e.uptime_s},
+               {"rss_bytes", e.rss_bytes}};
+          put_id(o, e.id);
+        } else if constexpr (std::is_same_v<T, Error>) {
+          o = {{"type", "error"}, {"code", to_string(e.code)}, {"message", e.message}};
+          put_id(o, e.id);
+        }
+        return o;
+      },
+      event);
+}
+
+// ------------------------------------------------- client-side event reading
+
+template <typename T>
+T get_or(const json& object, const char* name, T fallback) {
+  const json* value = field(object, name);
+  if (value == nullptr || value->is_null()) return fallback;
+  try {
+    return value->get<T>();
+  } catch (const json::exception&) {
+    throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " has the wrong kind"};
+  }
+}
+
+RequestId event_id(const json& object) {
+  const json* value = field(object, "id");
+  if (value == nullptr) return {};
+  if (value->is_string()) return value->get<std::string>();
+  if (value->is_number_integer()) return value->get<std::int64_t>();
+  return {};
+}
+
+Message read_message(const json& o) {
+  return Message{get_or<std::string>(o, "room", ""), get_or<std::string>(o, "from", ""),
+                 get_or<std::string>(o, "text", ""), get_or<std::uint64_t>(o, "seq", 0),
+                 get_or<std::int64_t>(o, "ts", 0),   event_id(o)};
+}
+
+Event read_event(std::string_view type, const json& o) {
+  if (type == "welcome")
+    return Welcome{get_or<std::string>(o, "name", ""), get_or<std::string>(o, "version", "")};
+  if (type == "joined")
+    return Joined{get_or<std::string>(o, "room", ""), get_or<std::uint64_t>(o, "members", 0),
+                  event_id(o)};
+  if (type == "left")
+    return Left{get_or<std::string>(o, "room", ""), get_or<std::uint64_t>(o, "members", 0),
+                event_id(o)};
+  if (type == "presence") {
+    std::string what = get_or<std::string>(o, "event", "");
+    PresenceEvent event = what == "leave"  ? PresenceEvent::leave
+                          : what == "nick" ? PresenceEvent::nick
+                                           : PresenceEvent::join;
+    return Presence{get_or<std::string>(o, "room", ""), get_or<std::string>(o, "name", ""), event};
+  }
+  if (type == "message") return read_message(o);
+  if (type == "history") {
+    History history{get_or<std::string>(o, "room", ""), {}};
+    if (const json* list = field(o, "messages"); list != nullptr && list->is_array())
+      for (const json& m : *list)
+        if (m.is_object()) history.messages.push_back(read_message(m));
+    return history;
+  }
+  if (type == "pong") return Pong{get_or<std::int64_t>(o, "ts", 0), event_id(o)};
+  if (type == "reminder")
+    return Reminder{get_or<std::string>(o, "text", ""), get_or<std::int64_t>(o, "late_ms", 0),
+                    event_id(o)};
+  if (type == "fetched") {
+    Fetched f{get_or<std::string>(o, "url", ""),
+              get_or<int>(o, "status", 0),
+              get_or<std::uint64_t>(o, "bytes", 0),
+              get_or<std::int64_t>(o, "ms", 0),
+              std::nullopt,
+              event_id(o)};
+    if (const json* title = field(o, "title"); title != nullptr && title->is_string())
+      f.title = title->get<std::string>();
+    return f;
+  }
+  if (type == "stats") {
+    Stats s{get_or<std::uint64_t>(o, "connections", 0),
+            get_or<std::uint64_t>(o, "rooms", 0),
+            get_or<std::uint64_t>(o, "messages_in", 0),
+            get_or<std::uint64_t>(o, "messages_out", 0),
+            {},
+            get_or<std::int64_t>(o, "uptime_s", 0),
+            get_or<std::uint64_t>(o, "rss_bytes", 0),
+            event_id(o)};
+    if (const json* lag = field(o, "loop_lag_ms"); lag != nullptr && lag->is_object())
+      s.loop_lag_ms = {get_or<double>(*lag, "p50", 0), get_or<double>(*lag, "p99", 0),
+                       get_or<double>(*lag, "max", 0)};
+    return s;
+  }
+  if (type == "error") {
+    auto code = error_code_from_string(get_or<std::string>(o, "code", ""));
+    return Error{code.value_or(ErrorCode::bad_request), get_or<std::string>(o, "message", ""),
+                 event_id(o)};
+  }
+  throw Invalid{ErrorCode::unknown_type, "unknown event type " + std::string(type)};
+}
+
+}  // namespace
+
+std::string_view to_string(ErrorCode code) {
+  return kErrorNames[static_cast<int>(code)];
+}
+
+std::optional<ErrorCode> error_code_from_string(std::string_view text) {
+  for (int i = 0; i < kErrorCodeCount; ++i)
+    if (kErrorNames[i] == text) return static_cast<ErrorCode>(i);
+  return std::nullopt;
+}
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t count = 0;
+  for (unsigned char c : text) count += (c & 0xC0) != 0x80;
+  return count;
+}
+
+bool valid_room_name(std::string_view room, std::size_t max_chars) {
+  if (room.empty() || room.size() > max_chars) return false;
+  for (char c : room) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_nickname(std::string_view name, std::size_t max_chars) {
+  std::size_t length = utf8_length(name);
+  if (length == 0 || length > max_chars) return false;
+  if (name.front() == ' ' || name.back() == ' ') return false;
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7F) return false;
+  return true;
+}
+
+DecodedRequest decode_request(std::string_view frame, const RequestRules& rules) {
+  json object = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded()) return Error{ErrorCode::bad_json, "frame is not valid JSON", {}};
+  if (!object.is_object()) return Error{ErrorCode::bad_json, "frame must hold a JSON object", {}};
+  RequestId id;
+  try {
+    id = read_id(object);
+    const json* type = field(object, "type");
+    if (type == nullptr || !type->is_string())
+      throw Invalid{ErrorCode::bad_request, "field type must be a string"};
+    return Request{id, read_body(type->get_ref<const std::string&>(), object, rules)};
+  } catch (const Invalid& invalid) {
+    return Error{invalid.code, invalid.message, id};
+  }
+}
+
+std::string encode(const Request& request) {
+  json o = std::visit(
+      [](const auto& r) -> json {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, Join>) return {{"type", "join"}, {"room", r.room}};
+        if constexpr (std::is_same_v<T, Leave>) return {{"type", "leave"}, {"room", r.room}};
+        if constexpr (std::is_same_v<T, Nick>) return {{"type", "nick"}, {"name", r.name}};
+        if constexpr (std::is_same_v<T, Say>)
+          return {{"type", "say"}, {"room", r.room}, {"text", r.text}};
+        if constexpr (std::is_same_v<T, HistoryRequest>) {
+          json o = {{"type", "history"}, {"room", r.room}};
+          if (r.limit) o["limit"] = *r.limit;
+          return o;
+        }
+        if constexpr (std::is_same_v<T, Ping>) return {{"type", "ping"}};
+        if constexpr (std::is_same_v<T, Remind>)
+          return {{"type", "remind"}, {"after_ms", r.after_ms}, {"text", r.text}};
+        if constexpr (std::is_same_v<T, Fetch>) {
+          json o = {{"type", "fetch"}, {"url", r.url}};
+          if (r.room) o["room"] = *r.room;
+          return o;
+        }
+        if constexpr (std::is_same_v<T, StatsRequest>) return {{"type", "stats"}};
+      },
+      request.body);
+  put_id(o, request.id);
+  return dump(o);
+}
+
+std::string encode(const Event& event) {
+  return dump(event_json(event));
+}
+
+std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages) {
+  std::string out = dump(json{{"type", "history"}, {"room", room}});
+  out.pop_back();  // reopen the object to splice the stored messages in verbatim
+  out += ",\"messages\":[";
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (i > 0) out += ',';
+    out += messages[i];
+  }
+  out += "]}";
+  return out;
+}
+
+Event decode_event(std::string_view frame) {
+  json object = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+  if (object.is_discarded() || !object.is_object())
+    return Error{ErrorCode::bad_json, "frame is not a JSON object", {}};
+  try {
+    const json* type = field(object, "type");
+    if (type == nullptr || !type->is_string())
+      throw Invalid{ErrorCode::bad_request, "field type must be a string"};
+    return read_event(type->get_ref<const std::string&>(), object);
+  } catch (const Invalid& invalid) {
+    return Error{invalid.code, invalid.message, {}};
+  }
+}
+
+}  // namespace loopchat::protocol
