@@ -54,6 +54,7 @@
       joined: false,       // server confirmed membership on this connection
       members: null,
       lastSeq: 0,          // newest seq shown
+      lastKey: '',         // msgKey of that message
       seen: new Set(),     // keys of messages shown (survives seq resets)
       syncing: false,      // waiting for the history answer
       buffered: [],        // live messages that arrived while syncing
@@ -309,7 +310,10 @@
     if (!r) return;
     const list = Array.isArray(m.messages) ? m.messages.filter((x) => x && typeof x.seq === 'number') : [];
     const newest = list.length ? list[list.length - 1].seq : 0;
-    if (r.lastSeq > 0 && list.length && newest < r.lastSeq) {
+    // The server restarted if its numbering went backwards, or if the message
+    // it now numbers like our last one is a different message.
+    const renumbered = list.some((x) => x.seq === r.lastSeq && msgKey(x) !== r.lastKey);
+    if (r.lastSeq > 0 && list.length && (newest < r.lastSeq || renumbered)) {
       restarted(r);
       for (const x of list) if (!r.seen.has(msgKey(x))) showMessage(r, { ...x, room: r.name }, false);
     } else if (r.firstSync) {
@@ -322,11 +326,14 @@
       for (const x of list) if (x.seq > r.lastSeq && !r.seen.has(msgKey(x))) showMessage(r, { ...x, room: r.name }, false);
       note(`You joined #${r.name}.`, 'info', r.name);
     } else {
-      let filled = 0;
-      for (const x of list) {
-        if (x.seq > r.lastSeq && !r.seen.has(msgKey(x))) { showMessage(r, { ...x, room: r.name }, true); filled++; }
+      const missed = list.filter((x) => x.seq > r.lastSeq && !r.seen.has(msgKey(x)));
+      if (missed.length) {
+        const d = document.createElement('div');
+        d.className = 'divider';
+        d.textContent = `${missed.length} missed while you were away`;
+        append(r, d, false);
       }
-      if (filled) note(`${filled} message${filled === 1 ? '' : 's'} you missed while away.`, 'info', r.name);
+      for (const x of missed) showMessage(r, { ...x, room: r.name }, true);
     }
     r.firstSync = false;
     r.syncing = false;
@@ -430,13 +437,12 @@
     if (meta && meta.kind === 'say' && meta.text && !els.input.value) els.input.value = meta.text;
     const row = document.createElement('div');
     row.className = 'error';
-    row.setAttribute('role', 'alert');
     row.dataset.code = code;
     const icon = svgIcon('alert');
     const strong = document.createElement('strong');
     strong.textContent = friendly;
     row.title = code;
-    row.append(icon, strong);
+    row.append(timeEl(Date.now()), icon, strong);
     if (detail) {
       const d = document.createElement('span');
       d.className = 'error-detail';
@@ -491,7 +497,7 @@
 
   function showMessage(r, m, countUnread) {
     r.seen.add(msgKey(m));
-    if (typeof m.seq === 'number' && m.seq > r.lastSeq) r.lastSeq = m.seq;
+    if (typeof m.seq === 'number' && m.seq > r.lastSeq) { r.lastSeq = m.seq; r.lastKey = msgKey(m); }
     const from = String(m.from ?? '');
     const text = String(m.text ?? '');
     const own = (m.id !== undefined && state.sentIds.has(String(m.id))) || from === state.me;
@@ -658,11 +664,10 @@
   function localError(text) {
     const row = document.createElement('div');
     row.className = 'error';
-    row.setAttribute('role', 'alert');
     const icon = svgIcon('alert');
     const s = document.createElement('span');
     s.textContent = text;
-    row.append(icon, s);
+    row.append(timeEl(Date.now()), icon, s);
     append(paneFor(undefined), row, false);
   }
 
