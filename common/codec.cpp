@@ -8,7 +8,7 @@
 namespace loopchat::protocol {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr std::array<std::string_view, kErrorCodeCount> kErrorNames = {
     "bad_json",     "bad_request",   "unknown_type",    "bad_room",     "bad_name",
@@ -170,6 +170,7 @@ json event_json(const Event& event) {
         } else if constexpr (std::is_same_v<T, History>) {
           o = {{"type", "history"}, {"room", e.room}, {"messages", json::array()}};
           for (const Message& m : e.messages) o["messages"].push_back(message_json(m));
+          put_id(o, e.id);
         } else if constexpr (std::is_same_v<T, Pong>) {
           o = {{"type", "pong"}, {"ts", e.ts}};
           put_id(o, e.id);
@@ -251,7 +252,7 @@ Event read_event(std::string_view type, const json& o) {
   }
   if (type == "message") return read_message(o);
   if (type == "history") {
-    History history{get_or<std::string>(o, "room", ""), {}};
+    History history{get_or<std::string>(o, "room", ""), {}, event_id(o)};
     if (const json* list = field(o, "messages"); list != nullptr && list->is_array())
       for (const json& m : *list)
         if (m.is_object()) history.messages.push_back(read_message(m));
@@ -380,8 +381,11 @@ std::string encode(const Event& event) {
   return dump(event_json(event));
 }
 
-std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages) {
-  std::string out = dump(json{{"type", "history"}, {"room", room}});
+std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages,
+                           const RequestId& id) {
+  json head = {{"type", "history"}, {"room", room}};
+  put_id(head, id);
+  std::string out = dump(head);
   out.pop_back();  // reopen the object to splice the stored messages in verbatim
   out += ",\"messages\":[";
   for (std::size_t i = 0; i < messages.size(); ++i) {

@@ -105,6 +105,7 @@ struct Message {
 struct History {
   std::string room;
   std::vector<Message> messages;
+  RequestId id;
 };
 struct Pong {
   std::int64_t ts = 0;

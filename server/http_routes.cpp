@@ -1,0 +1,25 @@
+#include "server/http_routes.hpp"
+
+#include "server/process_stats.hpp"
+#include "server/web_assets.hpp"
+
+namespace loopchat {
+
+HttpResponse HttpRoutes::route(std::string_view method, std::string_view target) const {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (method != "GET" && method != "HEAD")
+    return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok"};
+  if (path == "/metrics") {
+    MetricsGauges gauges{
+        hub_.active_rooms(), hub_.connected(), resident_bytes(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(metrics_, gauges)};
+  }
+  if (const WebAsset* asset = find_web_asset(path))
+    return {200, std::string(asset->content_type), std::string(asset->body)};
+  if (path == "/ws") return {426, "text/plain; charset=utf-8", "upgrade to WebSocket here\n"};
+  return {404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+}  // namespace loopchat

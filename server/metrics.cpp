@@ -1,0 +1,50 @@
+#include "server/metrics.hpp"
+
+#include <sstream>
+
+namespace loopchat {
+namespace {
+
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help,
+            double value) {
+  out << "# HELP loopchat_" << name << ' ' << help << "\n# TYPE loopchat_" << name << ' ' << type
+      << "\nloopchat_" << name << ' ' << value << '\n';
+}
+
+}  // namespace
+
+std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
+  std::ostringstream out;
+  out.precision(15);
+  metric(out, "connections", "gauge", "Open WebSocket connections.", double(m.connections_open));
+  metric(out, "connections_accepted_total", "counter", "TCP connections accepted.",
+         double(m.connections_accepted));
+  metric(out, "handshakes_rejected_total", "counter", "WebSocket upgrades refused.",
+         double(m.handshakes_rejected));
+  metric(out, "http_requests_total", "counter", "Plain HTTP requests served.",
+         double(m.http_requests));
+  metric(out, "accept_errors_total", "counter", "Failed accept calls (EMFILE and others).",
+         double(m.accept_errors));
+  metric(out, "rooms", "gauge", "Rooms with at least one member.", double(g.rooms));
+  metric(out, "frames_in_total", "counter", "WebSocket messages received.", double(m.frames_in));
+  metric(out, "bytes_in_total", "counter", "Bytes read from sockets.", double(m.bytes_in));
+  metric(out, "frames_out_total", "counter", "Frames queued to sockets.", double(m.frames_out));
+  metric(out, "bytes_out_total", "counter", "Bytes written to sockets.", double(m.bytes_out));
+  metric(out, "writes_total", "counter", "Gathered socket writes.", double(m.writes));
+  metric(out, "messages_in_total", "counter", "Chat messages accepted.", double(m.messages_in));
+  metric(out, "messages_out_total", "counter", "Chat message deliveries.", double(m.messages_out));
+  out << "# HELP loopchat_errors_total Error answers by code.\n"
+         "# TYPE loopchat_errors_total counter\n";
+  for (int i = 0; i < protocol::kErrorCodeCount; ++i)
+    out << "loopchat_errors_total{code=\"" << protocol::to_string(protocol::ErrorCode(i)) << "\"} "
+        << m.errors[i] << '\n';
+  out << "# HELP loopchat_closes_total Closed WebSocket connections by close code.\n"
+         "# TYPE loopchat_closes_total counter\n";
+  for (auto [code, count] : m.closes)
+    out << "loopchat_closes_total{code=\"" << code << "\"} " << count << '\n';
+  metric(out, "uptime_seconds", "gauge", "Seconds since start.", g.uptime_s);
+  metric(out, "process_resident_memory_bytes", "gauge", "Resident set size.", double(g.rss_bytes));
+  return out.str();
+}
+
+}  // namespace loopchat

@@ -1,0 +1,44 @@
+// The server's counters, bumped on the loop (one thread: plain integers) and
+// rendered as Prometheus text at GET /metrics.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/protocol.hpp"
+
+namespace loopchat {
+
+struct Metrics {
+  std::uint64_t connections_accepted = 0;  // TCP accepts
+  std::uint64_t connections_open = 0;      // WebSocket sessions past the handshake
+  std::uint64_t handshakes_rejected = 0;   // upgrades answered with an HTTP error
+  std::uint64_t http_requests = 0;         // plain HTTP requests (page, health, metrics)
+  std::uint64_t accept_errors = 0;
+  std::uint64_t frames_in = 0;     // WebSocket data messages received
+  std::uint64_t bytes_in = 0;      // socket bytes read
+  std::uint64_t frames_out = 0;    // frames queued to sockets
+  std::uint64_t bytes_out = 0;     // socket bytes written
+  std::uint64_t writes = 0;        // write syscalls' worth of gathered writes
+  std::uint64_t messages_in = 0;   // `say` accepted
+  std::uint64_t messages_out = 0;  // `message` deliveries queued
+  std::array<std::uint64_t, protocol::kErrorCodeCount> errors{};
+  std::map<std::uint16_t, std::uint64_t> closes;  // by WebSocket close code
+
+  void count_error(protocol::ErrorCode code) { ++errors[static_cast<int>(code)]; }
+  void count_close(std::uint16_t code) { ++closes[code]; }
+};
+
+// Gauges that live elsewhere, read at render time.
+struct MetricsGauges {
+  std::uint64_t rooms = 0;
+  std::uint64_t names = 0;
+  std::uint64_t rss_bytes = 0;
+  double uptime_s = 0;
+};
+
+std::string render_prometheus(const Metrics& metrics, const MetricsGauges& gauges);
+
+}  // namespace loopchat

@@ -1,0 +1,73 @@
+#include "server/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace loopchat {
+
+ParsedOptions parse_options(int argc, char** argv) {
+  Config c;
+  CLI::App app{"loopchat-server: a single-threaded WebSocket chat server (ws://HOST:PORT/ws)",
+               "loopchat-server"};
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(40);
+
+  app.add_option("--bind", c.bind_address, "Address to listen on");
+  app.add_option("--port", c.port, "TCP port (0 picks a free one)");
+  app.add_flag("--quiet", c.quiet, "Log warnings and errors only");
+
+  auto limits = "Limits";
+  app.add_option("--max-connections", c.max_connections,
+                 "Open WebSocket connections; beyond: HTTP 503")
+      ->check(CLI::PositiveNumber)
+      ->group(limits);
+  app.add_option("--max-message-bytes", c.max_message_bytes,
+                 "Largest message a client may send; beyond: close 1009")
+      ->check(CLI::Range(std::size_t(64), std::size_t(16) << 20))
+      ->group(limits);
+  app.add_option("--max-queue-bytes", c.max_queue_bytes,
+                 "Outbound bytes queued per connection; beyond: close 1008")
+      ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30))
+      ->group(limits);
+  app.add_option("--max-text-chars", c.rules.max_text_chars,
+                 "Longest say/remind text; beyond: too_long")
+      ->check(CLI::PositiveNumber)
+      ->group(limits);
+  app.add_option("--max-name-chars", c.rules.max_name_chars,
+                 "Longest nickname (protocol maximum 32)")
+      ->check(CLI::Range(1, 32))
+      ->group(limits);
+  app.add_option("--max-room-chars", c.rules.max_room_chars,
+                 "Longest room name (protocol maximum 64)")
+      ->check(CLI::Range(1, 64))
+      ->group(limits);
+  app.add_option("--history", c.history_size, "Messages kept per room")
+      ->check(CLI::Range(0, 100000))
+      ->group(limits);
+  app.add_option("--max-rooms", c.max_rooms, "Rooms kept; the oldest empty room is evicted first")
+      ->check(CLI::PositiveNumber)
+      ->group(limits);
+  app.add_option("--max-rooms-per-client", c.max_rooms_per_client, "Rooms one connection may join")
+      ->check(CLI::PositiveNumber)
+      ->group(limits);
+
+  auto timers = "Timers";
+  app.add_option("--close-timeout-ms", c.close_timeout_ms, "Wait for a close reply, then drop")
+      ->check(CLI::Range(1, 60000))
+      ->group(timers);
+  app.add_option("--drain-timeout-ms", c.drain_timeout_ms,
+                 "On SIGINT/SIGTERM, wait this long for clients to close")
+      ->check(CLI::Range(0, 60000))
+      ->group(timers);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return {std::nullopt, code == 0 ? 0 : 2};
+  }
+  return {c, 0};
+}
+
+}  // namespace loopchat

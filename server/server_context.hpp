@@ -1,0 +1,33 @@
+// What every session shares: the settings, the counters, the chat state and
+// the websocketpp endpoint. Owned by main() and outliving every session.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <unordered_set>
+
+#include "server/config.hpp"
+#include "server/http_routes.hpp"
+#include "server/hub.hpp"
+#include "server/metrics.hpp"
+
+namespace loopchat {
+
+class Session;
+class RequestHandler;
+
+struct ServerContext {
+  const Config& config;
+  Metrics& metrics;
+  Hub& hub;
+  RequestHandler& requests;
+  const HttpRoutes& http;
+  // Every live session, for shutdown. Non-owning: a session removes itself
+  // when its socket closes.
+  std::unordered_set<Session*> sessions;
+  bool shutting_down = false;
+  std::function<void()> on_drained;  // called when the last session ends during shutdown
+};
+
+}  // namespace loopchat

@@ -1,0 +1,306 @@
+#include "server/session.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include <array>
+
+#include "server/log.hpp"
+#include "server/request_handler.hpp"
+
+namespace loopchat {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Frames gathered into one write: asio passes at most 64 buffers to writev.
+constexpr std::size_t kMaxGather = 64;
+
+// One read buffer for the whole loop: a read is handed to websocketpp (which
+// copies what it keeps) before the next one, so an idle connection holds no
+// read buffer of its own.
+std::array<char, 64 * 1024> shared_read_buffer;
+
+// The websocketpp endpoint only makes connections and holds default settings;
+// with the iostream transport it has no I/O of its own.
+WsEndpoint& endpoint() {
+  static WsEndpoint instance = [] {
+    WsEndpoint e;
+    e.clear_access_channels(websocketpp::log::alevel::all);
+    e.clear_error_channels(websocketpp::log::elevel::all);
+    return e;
+  }();
+  return instance;
+}
+
+bool quiet_error(const std::error_code& ec) {
+  return ec == asio::error::operation_aborted || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::bad_descriptor;
+}
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, ServerContext& server)
+    : socket_(std::move(socket)),
+      server_(server),
+      writer_wake_(socket_.get_executor(), asio::steady_timer::time_point::max()),
+      close_timer_(socket_.get_executor()) {
+  server_.sessions.insert(this);
+  ws_ = endpoint().get_connection();
+  ws_->set_max_message_size(server_.config.max_message_bytes);
+  ws_->set_validate_handler([this](websocketpp::connection_hdl) { return on_validate(); });
+  ws_->set_http_handler([this](websocketpp::connection_hdl) { on_http(); });
+  ws_->set_open_handler([this](websocketpp::connection_hdl) { on_open(); });
+  ws_->set_message_handler(
+      [this](websocketpp::connection_hdl, WsEndpoint::message_ptr m) { on_message(std::move(m)); });
+  ws_->set_close_handler([this](websocketpp::connection_hdl) { on_closed(); });
+  ws_->set_fail_handler([this](websocketpp::connection_hdl) { on_closed(); });
+  ws_->set_vector_write_handler(
+      [this](websocketpp::connection_hdl, const std::vector<websocketpp::transport::buffer>& b) {
+        return on_write(b);
+      });
+  ws_->set_write_handler([this](websocketpp::connection_hdl, const char* data, std::size_t size) {
+    return on_write({websocketpp::transport::buffer(data, size)});
+  });
+  ws_->set_shutdown_handler([this](websocketpp::connection_hdl) { return on_shutdown(); });
+}
+
+Session::~Session() {
+  server_.sessions.erase(this);
+  if (!finished_) {
+    // Only when the loop is torn down with this session still suspended:
+    // silence websocketpp's callbacks (the rest of the server may be gone),
+    // then break the cycle its pending read holds on its connection.
+    ws_->set_close_handler(nullptr);
+    ws_->set_fail_handler(nullptr);
+    ws_->set_shutdown_handler(nullptr);
+    ws_->set_vector_write_handler(nullptr);
+    ws_->set_write_handler(nullptr);
+    ws_->eof();
+  }
+}
+
+void Session::start() {
+  auto executor = socket_.get_executor();
+  asio::co_spawn(
+      executor, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      executor, [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
+}
+
+// ------------------------------------------------------------------- reading
+
+asio::awaitable<void> Session::read_loop() {
+  ws_->start();  // websocketpp now waits for the HTTP request
+  std::error_code ec;
+  while (!socket_closed_) {
+    std::tie(ec) = co_await socket_.async_wait(asio::socket_base::wait_read, use_tuple);
+    if (ec) break;
+    std::size_t n = socket_.read_some(asio::buffer(shared_read_buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec) break;
+    server_.metrics.bytes_in += n;
+    // websocketpp consumes less only when it stopped reading (closed, failed).
+    bool stopped = ws_->read_all(shared_read_buffer.data(), n) < n;
+    // websocketpp itself may have started a close (1002, 1007, 1009): bound it.
+    if (ws_->get_state() == websocketpp::session::state::closing) start_close_watchdog();
+    if (stopped) break;
+  }
+  if (ec && !quiet_error(ec)) log::info("read error: ", ec.message());
+  // Completes websocketpp's pending read, if any, so it runs its close/fail
+  // path and releases the read handler that keeps its connection alive.
+  ws_->eof();
+}
+
+void Session::on_message(WsEndpoint::message_ptr message) {
+  if (message->get_opcode() != websocketpp::frame::opcode::text) {
+    close(1003, "text frames only");
+    return;
+  }
+  ++server_.metrics.frames_in;
+  server_.requests.handle(*this, message->get_payload());
+}
+
+// ---------------------------------------------------------------- handshake
+
+bool Session::on_validate() {
+  auto& request = ws_->get_request();
+  std::string_view target = request.get_uri();
+  if (target.substr(0, target.find('?')) != "/ws") {
+    ws_->set_status(websocketpp::http::status_code::not_found);
+    ws_->set_body("WebSocket endpoint is /ws\n");
+    ++server_.metrics.handshakes_rejected;
+    return false;
+  }
+  if (server_.shutting_down || server_.metrics.connections_open >= server_.config.max_connections) {
+    ws_->set_status(websocketpp::http::status_code::service_unavailable);
+    ws_->set_body("server full\n");
+    ++server_.metrics.handshakes_rejected;
+    log::warn("connection limit reached (", server_.config.max_connections, "): upgrade refused");
+    return false;
+  }
+  return true;
+}
+
+void Session::on_http() {
+  ++server_.metrics.http_requests;
+  HttpResponse response =
+      server_.http.route(ws_->get_request().get_method(), ws_->get_request().get_uri());
+  ws_->set_status(static_cast<websocketpp::http::status_code::value>(response.status));
+  ws_->append_header("Content-Type", response.content_type);
+  ws_->append_header("Cache-Control", "no-store");
+  if (ws_->get_request().get_method() != "HEAD") ws_->set_body(std::move(response.body));
+}
+
+void Session::on_open() {
+  open_ = true;
+  ++server_.metrics.connections_open;
+  server_.hub.connect(*this);
+}
+
+// ------------------------------------------------------------------ writing
+
+void Session::deliver(const FramePtr& frame) {
+  if (!open_ || closing_ || overflowed_ || ws_->get_state() != websocketpp::session::state::open)
+    return;
+  if (queued_bytes_ + frame->size() > server_.config.max_queue_bytes) {
+    overflowed_ = true;  // the writer closes us; never the caller, mid-broadcast
+    wake_writer();
+    return;
+  }
+  enqueue(frame);
+}
+
+void Session::enqueue(FramePtr frame) {
+  queued_bytes_ += frame->size();
+  ++server_.metrics.frames_out;
+  queue_.push_back(std::move(frame));
+  wake_writer();
+}
+
+void Session::wake_writer() {
+  if (writer_sleeping_) {
+    writer_sleeping_ = false;
+    writer_wake_.cancel();
+  }
+}
+
+std::error_code Session::on_write(const std::vector<websocketpp::transport::buffer>& buffers) {
+  // Bytes websocketpp made for this connection alone (handshake answer,
+  // pong, close): copied, since websocketpp reuses its buffers.
+  std::string bytes;
+  for (const auto& b : buffers) bytes.append(b.buf, b.len);
+  enqueue(Frame::raw(std::move(bytes)));
+  return {};
+}
+
+std::error_code Session::on_shutdown() {
+  shutdown_ = true;
+  wake_writer();
+  return {};
+}
+
+asio::awaitable<void> Session::write_loop() {
+  while (!socket_closed_) {
+    if (overflowed_ && !closing_) {
+      log::info("slow consumer ", name, ": over ", server_.config.max_queue_bytes,
+                " queued bytes, closing 1008");
+      queued_bytes_ = 0;
+      queue_.clear();  // nothing is in flight between writes
+      close(1008, "slow consumer: send queue full");
+    }
+    if (queue_.empty()) {
+      if (shutdown_) break;
+      writer_sleeping_ = true;
+      co_await writer_wake_.async_wait(use_tuple);
+      continue;
+    }
+    gather_.clear();
+    for (std::size_t i = 0; i < queue_.size() && i < kMaxGather; ++i)
+      gather_.push_back(asio::buffer(queue_[i]->bytes()));
+    auto [ec, written] = co_await asio::async_write(socket_, gather_, use_tuple);
+    ++server_.metrics.writes;
+    server_.metrics.bytes_out += written;
+    if (ec) {
+      if (!quiet_error(ec)) log::info("write error: ", ec.message());
+      break;
+    }
+    for (std::size_t i = gather_.size(); i > 0; --i) {
+      queued_bytes_ -= queue_.front()->size();
+      queue_.pop_front();
+    }
+  }
+  drop_socket();
+}
+
+// ------------------------------------------------------------------ closing
+
+void Session::close(std::uint16_t code, std::string_view reason) {
+  if (closing_ || socket_closed_) return;
+  closing_ = true;
+  if (ws_->get_state() == websocketpp::session::state::open) {
+    std::error_code ec;
+    ws_->close(code, std::string(reason), ec);
+    start_close_watchdog();
+  } else {
+    drop_socket();
+  }
+}
+
+void Session::start_close_watchdog() {
+  if (watchdog_started_ || socket_closed_) return;
+  watchdog_started_ = true;
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->close_watchdog(); },
+      asio::detached);
+}
+
+// The peer has close_timeout_ms to answer our close frame; then it is dropped.
+asio::awaitable<void> Session::close_watchdog() {
+  close_timer_.expires_after(std::chrono::milliseconds(server_.config.close_timeout_ms));
+  auto [ec] = co_await close_timer_.async_wait(use_tuple);
+  if (!ec && !socket_closed_) {
+    log::info("no close reply from ", name, " within ", server_.config.close_timeout_ms,
+              " ms: dropped");
+    drop_socket();
+  }
+}
+
+void Session::drop_socket() {
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  std::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);  // wakes the reader
+  close_timer_.cancel();
+  wake_writer();
+  queue_.clear();
+  queued_bytes_ = 0;
+  finish();
+}
+
+void Session::on_closed() {
+  // websocketpp's close or fail handler: the WebSocket is over.
+  // The code we sent: ours, or the peer's echoed in our reply.
+  std::uint16_t code = ws_->get_local_close_code();
+  if (code == websocketpp::close::status::no_status) code = ws_->get_remote_close_code();
+  if (open_) {
+    server_.metrics.count_close(code);
+    if (code != 1000 && code != 1001 && code != 1005 && code != 1006)
+      log::info("closed ", name, " with ", code, " (", ws_->get_local_close_reason(), ")");
+  }
+  finish();
+}
+
+void Session::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (open_) {
+    server_.hub.disconnect(*this);
+    --server_.metrics.connections_open;
+  }
+  server_.sessions.erase(this);
+  if (server_.shutting_down && server_.sessions.empty() && server_.on_drained) server_.on_drained();
+}
+
+}  // namespace loopchat

@@ -1,0 +1,82 @@
+// One client connection, from the accepted socket to its close. Two
+// coroutines own it: the reader (waits until the socket is readable, reads
+// into the loop's shared buffer and feeds websocketpp, which parses the
+// handshake and frames and calls back on each message) and the writer (sleeps
+// until frames are queued, then writes everything queued in one gathered
+// write). Each holds a shared_ptr to the session: it lives until both end.
+//
+// Outbound frames are bounded in bytes (Config::max_queue_bytes): past the
+// limit deliver() only marks the session, and the writer, not the caller,
+// drops the backlog and closes with 1008. So a broadcast never closes a
+// connection while it iterates a room.
+#pragma once
+
+#include <asio.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "server/frame.hpp"
+#include "server/participant.hpp"
+#include "server/server_context.hpp"
+#include "server/ws_config.hpp"
+
+namespace loopchat {
+
+class Session : public Participant, public std::enable_shared_from_this<Session> {
+ public:
+  Session(asio::ip::tcp::socket socket, ServerContext& server);
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start();
+  void deliver(const FramePtr& frame) override;
+  // Starts the close handshake; a connection still in its HTTP phase is dropped.
+  void close(std::uint16_t code, std::string_view reason);
+  // Closes the socket at once (shutdown past its drain timeout).
+  void drop() { drop_socket(); }
+
+ private:
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> close_watchdog();
+  void start_close_watchdog();
+
+  // websocketpp's callbacks.
+  bool on_validate();
+  void on_http();
+  void on_open();
+  void on_message(WsEndpoint::message_ptr message);
+  void on_closed();
+  std::error_code on_write(const std::vector<websocketpp::transport::buffer>& buffers);
+  std::error_code on_shutdown();
+
+  void enqueue(FramePtr frame);
+  void wake_writer();
+  void drop_socket();
+  void finish();
+
+  asio::ip::tcp::socket socket_;
+  ServerContext& server_;
+  WsEndpoint::connection_ptr ws_;  // websocketpp's protocol state for this connection
+
+  std::deque<FramePtr> queue_;  // frames not yet written, oldest first
+  std::size_t queued_bytes_ = 0;
+  std::vector<asio::const_buffer> gather_;  // reused iovec array of the writer
+  asio::steady_timer writer_wake_;          // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer close_timer_;
+  bool writer_sleeping_ = false;
+  bool overflowed_ = false;  // queue passed its limit: the writer closes with 1008
+  bool shutdown_ = false;    // websocketpp is done: flush, then close the socket
+  bool closing_ = false;     // we started the close handshake
+  bool watchdog_started_ = false;
+  bool socket_closed_ = false;
+  bool open_ = false;  // handshake done, registered in the hub
+  bool finished_ = false;
+};
+
+}  // namespace loopchat
