@@ -1,0 +1,547 @@
+#include "client/load/scenario_runner.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "client/load/message_scan.hpp"
+
+namespace loopchat::load {
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr uint64_t kSetupPollMs = 5;
+// Memory for all connections' read buffers together; each gets a share,
+// between 4 and 64 KiB, so 20k idle connections stay affordable.
+constexpr size_t kReadBufferBudgetBytes = 256u * 1024 * 1024;
+constexpr uint64_t kCloseWaitMs = 2000;
+constexpr uint64_t kChurnHoldMs = 50;  // a churned connection's time in its room
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double number_or(const nlohmann::json& j, const char* key, double fallback) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+}  // namespace
+
+//------------------------------------------------------------------------------
+
+struct ScenarioRunner::Client {
+  Client(asio::any_io_executor ex, const client::WsClientConfig& config, uint32_t index,
+         std::optional<uint32_t> room)
+      : ws(std::move(ex), config), index(index), room(room) {}
+
+  client::WsClient ws;
+  uint32_t index;
+  std::optional<uint32_t> room;  // none: the client only holds its connection
+  bool joined = false;
+  bool setup_done = false;
+  bool ended = false;
+};
+
+ScenarioRunner::ScenarioRunner(asio::io_context& io, LoadOptions options)
+    : io_(io), options_(std::move(options)), base_(std::chrono::steady_clock::now()) {
+  report_.options = options_;
+  client_config_.read_chunk_bytes = std::clamp<size_t>(
+      kReadBufferBudgetBytes / std::max<uint32_t>(options_.clients, 1), 4 * 1024, 64 * 1024);
+  client_config_.max_queue_bytes = options_.max_queue_bytes;
+  room_members_.assign(options_.rooms, 0);
+  for (uint32_t r = 0; r < options_.rooms; ++r) room_names_.push_back("load-" + std::to_string(r));
+}
+
+ScenarioRunner::~ScenarioRunner() = default;
+
+uint64_t ScenarioRunner::now_us() const {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - base_)
+                                   .count());
+}
+
+asio::awaitable<void> ScenarioRunner::sleep_until_us(uint64_t t_us) {
+  asio::steady_timer timer(io_, base_ + std::chrono::microseconds(t_us));
+  co_await timer.async_wait(use_tuple);
+}
+
+asio::awaitable<void> ScenarioRunner::sleep_for_ms(uint64_t ms) {
+  asio::steady_timer timer(io_, std::chrono::milliseconds(ms));
+  co_await timer.async_wait(use_tuple);
+}
+
+std::optional<asio::ip::address> ScenarioRunner::source_for(uint32_t index) const {
+  if (options_.src_ips == 0) return std::nullopt;
+  const uint32_t last_octet = 1 + index % options_.src_ips;
+  return asio::ip::address_v4((127u << 24) | last_octet);
+}
+
+void ScenarioRunner::count_connect_error(std::error_code ec, int http_status) {
+  std::string reason = ec.message();
+  if (ec == client::WsErrc::handshake_rejected) reason = "HTTP " + std::to_string(http_status);
+  ++report_.connect_errors[reason];
+}
+
+// Spawns a coroutine that the runner waits for before it returns.
+#define LOOPCHAT_SPAWN(expr)                                               \
+  do {                                                                     \
+    ++active_coroutines_;                                                  \
+    asio::co_spawn(io_, (expr), [this](std::exception_ptr e) {             \
+      --active_coroutines_;                                                \
+      if (e) {                                                             \
+        try {                                                              \
+          std::rethrow_exception(e);                                       \
+        } catch (const std::exception& ex) {                               \
+          ++report_.connect_errors[std::string("internal: ") + ex.what()]; \
+        }                                                                  \
+      }                                                                    \
+    });                                                                    \
+  } while (0)
+
+//------------------------------------------------------------------------------
+// The run
+
+asio::awaitable<void> ScenarioRunner::run() {
+  const bool want_probe = options_.probe_interval_ms > 0 || options_.scenario == Scenario::idle;
+  if (want_probe) {
+    LOOPCHAT_SPAWN(probe_session());
+    // The first stats answer gives the server's RSS before our clients.
+    const uint64_t deadline = now_us() + 3'000'000;
+    while (!stats_seen_ && !stopping_ && now_us() < deadline && active_coroutines_ > 0) {
+      co_await sleep_for_ms(kSetupPollMs);
+    }
+    report_.server_rss_bytes_start = report_.server_rss_bytes_end;
+  }
+
+  co_await ramp_clients();
+  const uint64_t setup_deadline = now_us() + uint64_t{options_.setup_timeout_ms} * 1000;
+  while (setup_pending_ > 0 && now_us() < setup_deadline) co_await sleep_for_ms(kSetupPollMs);
+  if (setup_pending_ > 0) ++report_.connect_errors["setup timed out (join unanswered)"];
+
+  // Measurement window.
+  measuring_ = true;
+  measure_start_us_ = now_us();
+  measure_end_us_ = measure_start_us_ + static_cast<uint64_t>(options_.duration_s * 1e6);
+  second_start_us_ = measure_start_us_;
+  cpu_start_s_ = cpu_second_s_ = cpu_seconds();
+  if (options_.rate_per_sender > 0) {
+    for (uint32_t s = 0; s < options_.senders && s < clients_.size(); ++s) {
+      if (clients_[s]->joined) LOOPCHAT_SPAWN(sender(*clients_[s], s));
+    }
+  }
+  if (options_.scenario == Scenario::churn && options_.churn_per_s > 0) LOOPCHAT_SPAWN(churn());
+
+  uint64_t next_second = measure_start_us_ + 1'000'000;
+  const uint64_t drain_end = measure_end_us_ + uint64_t{options_.drain_ms} * 1000;
+  for (;;) {
+    const uint64_t now = now_us();
+    if (now >= next_second) {
+      sample_second(now);
+      next_second += 1'000'000;
+    }
+    if (now >= measure_end_us_ && (received_ >= expected_ || now >= drain_end)) break;
+    // Computed before the co_await: GCC 12 cannot keep an initializer_list across it.
+    const uint64_t wake = std::min(std::min(next_second, now + 10'000), drain_end);
+    co_await sleep_until_us(wake);
+  }
+  const uint64_t end = now_us();
+  measuring_ = false;
+  if (end > second_start_us_ + 100'000) sample_second(end);  // the last partial second
+  report_.measured_s =
+      static_cast<double>(std::min(end, measure_end_us_) - measure_start_us_) / 1e6;
+  const double cpu = cpu_seconds() - cpu_start_s_;
+  report_.cpu_pct = 100.0 * cpu / (static_cast<double>(end - measure_start_us_) / 1e6);
+  fill_report();
+
+  co_await close_everything();
+}
+
+asio::awaitable<void> ScenarioRunner::ramp_clients() {
+  const uint64_t start = now_us();
+  clients_.reserve(options_.clients);
+  for (uint32_t i = 0; i < options_.clients; ++i) {
+    if (options_.ramp_per_s > 0) {
+      co_await sleep_until_us(start + static_cast<uint64_t>(i * 1e6 / options_.ramp_per_s));
+    }
+    while (handshakes_in_flight_ >= options_.max_concurrent_handshakes) {
+      co_await sleep_for_ms(1);
+    }
+    std::optional<uint32_t> room;
+    if (options_.scenario != Scenario::idle) room = i % options_.rooms;
+    clients_.push_back(std::make_unique<Client>(io_.get_executor(), client_config_, i, room));
+    ++setup_pending_;
+    ++handshakes_in_flight_;
+    LOOPCHAT_SPAWN(client_session(*clients_.back()));
+  }
+}
+
+void ScenarioRunner::on_setup_done(Client& c) {
+  if (c.setup_done) return;
+  c.setup_done = true;
+  --setup_pending_;
+}
+
+asio::awaitable<void> ScenarioRunner::client_session(Client& c) {
+  const uint64_t t0 = now_us();
+  const std::error_code ec = co_await c.ws.connect(options_.url, source_for(c.index));
+  --handshakes_in_flight_;
+  if (ec) {
+    ++report_.connections_failed;
+    count_connect_error(ec, c.ws.http_status());
+    c.ended = true;
+    on_setup_done(c);
+    co_return;
+  }
+  handshake_.record(now_us() - t0);
+  ++report_.connections_ok;
+  if (c.room) {
+    c.ws.send_text(R"({"type":"join","room":")" + room_names_[*c.room] + R"(","id":"j"})");
+  } else {
+    on_setup_done(c);
+  }
+
+  client::WsMessage m;
+  bool open = true;
+  while (open) {
+    co_await c.ws.receive_into(m);
+    const uint64_t now = now_us();  // one clock read per batch: all arrived with this read
+    do {
+      switch (m.kind) {
+        case client::WsMessage::Kind::text:
+          on_client_text(c, m.data, now);
+          break;
+        case client::WsMessage::Kind::binary:
+          break;
+        case client::WsMessage::Kind::close:
+          if (!stopping_) ++report_.close_codes[m.close_code];
+          open = false;
+          break;
+        case client::WsMessage::Kind::error:
+          if (!stopping_) {
+            ++report_.connections_lost;
+            ++report_.connect_errors["connection lost: " + m.error.message()];
+          }
+          open = false;
+          break;
+      }
+    } while (open && c.ws.try_receive(m));
+  }
+  c.ended = true;
+  if (c.joined) --room_members_[*c.room];
+  c.joined = false;
+  on_setup_done(c);
+}
+
+void ScenarioRunner::on_client_text(Client& c, const std::string& data, uint64_t now) {
+  const auto type = json_string_field(data, "type");
+  if (!type) return;
+  if (*type == "message") {
+    // The hot path: scanned, not parsed.
+    const auto text = json_string_field(data, "text");
+    if (!text) return;
+    const auto marker = parse_say_text(*text);
+    if (!marker || marker->intended_us < measure_start_us_) return;
+    ++received_;
+    ++second_received_;
+    const uint64_t latency = now > marker->intended_us ? now - marker->intended_us : 0;
+    latency_.record(latency);
+    second_latency_.record(latency);
+    return;
+  }
+  if (*type == "joined") {
+    if (!c.joined && c.room && !c.ended) {
+      c.joined = true;
+      ++room_members_[*c.room];
+      on_setup_done(c);
+    }
+    return;
+  }
+  if (*type == "error") {
+    const auto j = nlohmann::json::parse(data, nullptr, false);
+    std::string code = "unknown";
+    if (j.is_object() && j.contains("code") && j["code"].is_string()) {
+      code = j["code"].get<std::string>();
+    }
+    ++report_.server_errors[code];
+    const bool join_answer = j.is_object() && j.contains("id") && j["id"] == "j";
+    if (join_answer) on_setup_done(c);  // the join failed
+  }
+  // welcome, presence and the rest carry nothing to measure.
+}
+
+asio::awaitable<void> ScenarioRunner::sender(Client& c, uint32_t sender_id) {
+  const double period_us = 1e6 / options_.rate_per_sender;
+  // Senders are spread over the period so that they do not fire together.
+  double next = static_cast<double>(measure_start_us_) +
+                period_us * sender_id / std::max<uint32_t>(options_.senders, 1);
+  const std::string prefix = R"({"type":"say","room":")" + room_names_[*c.room] + R"(","text":")";
+  std::string frame;
+  frame.reserve(prefix.size() + options_.size_bytes + 32);
+  asio::steady_timer timer(io_);
+  while (c.joined && !stopping_) {
+    const uint64_t now = now_us();
+    // Open loop: every message due by now goes, each stamped with the time
+    // it was scheduled for, however late the loop is.
+    while (next <= static_cast<double>(now) && next < static_cast<double>(measure_end_us_)) {
+      const auto intended = static_cast<uint64_t>(next);
+      frame.assign(prefix);
+      append_say_text(frame, {intended, sender_id}, options_.size_bytes);
+      frame.append("\"}");
+      if (c.ws.send_text(frame)) {
+        ++sent_;
+        ++second_sent_;
+        expected_ += room_members_[*c.room];
+      } else {
+        ++refused_;
+      }
+      next += period_us;
+    }
+    if (next >= static_cast<double>(measure_end_us_)) break;
+    timer.expires_at(base_ + std::chrono::microseconds(static_cast<uint64_t>(next)));
+    co_await timer.async_wait(use_tuple);
+  }
+}
+
+//------------------------------------------------------------------------------
+// The probe: one connection outside the rooms that measures responsiveness.
+
+asio::awaitable<void> ScenarioRunner::probe_session() {
+  probe_ = std::make_unique<client::WsClient>(io_.get_executor(), client_config_);
+  client::WsClient& ws = *probe_;
+  const std::error_code ec = co_await ws.connect(options_.url, source_for(0));
+  if (ec) {
+    count_connect_error(ec, ws.http_status());
+    ++report_.connect_errors["probe connection failed"];
+    co_return;
+  }
+  probe_ready_ = true;
+
+  // Reader: answers arrive while the ticker below keeps its schedule.
+  ++active_coroutines_;
+  asio::co_spawn(
+      io_,
+      [this, &ws]() -> asio::awaitable<void> {
+        client::WsMessage m;
+        for (;;) {
+          co_await ws.receive_into(m);
+          const uint64_t now = now_us();
+          if (m.kind == client::WsMessage::Kind::text) {
+            on_probe_text(m.data, now);
+          } else if (m.kind != client::WsMessage::Kind::binary) {
+            break;
+          }
+        }
+        probe_ready_ = false;
+      },
+      [this](std::exception_ptr) { --active_coroutines_; });
+
+  const uint64_t ping_every = uint64_t{options_.probe_interval_ms} * 1000;
+  const uint64_t stats_every = uint64_t{options_.stats_interval_ms} * 1000;
+  uint64_t next_stats = now_us();
+  uint64_t next_ping = 0;
+  while (probe_ready_ && !stopping_) {
+    const uint64_t now = now_us();
+    if (now >= next_stats) {
+      ws.send_text(R"({"type":"stats","id":"stats"})");
+      next_stats += stats_every;
+    }
+    if (ping_every > 0 && measuring_) {
+      if (next_ping < measure_start_us_) next_ping = measure_start_us_;
+      while (next_ping <= now && next_ping < measure_end_us_) {
+        ws.send_text(R"({"type":"ping","id":)" + std::to_string(probe_sent_us_.size()) + "}");
+        probe_sent_us_.push_back(next_ping);
+        next_ping += ping_every;
+      }
+    }
+    uint64_t wake = next_stats;
+    if (ping_every > 0 && measuring_ && next_ping < measure_end_us_)
+      wake = std::min(wake, next_ping);
+    if (!measuring_) wake = std::min(wake, now + 10'000);  // notice the window opening
+    co_await sleep_until_us(wake);
+  }
+  if (probe_ready_) {
+    ws.send_close(1000, "done");
+    co_await ws.flush();
+  }
+}
+
+void ScenarioRunner::on_probe_text(const std::string& data, uint64_t now) {
+  const auto j = nlohmann::json::parse(data, nullptr, false);
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
+  const std::string type = j["type"];
+  if (type == "pong") {
+    const auto id = j.find("id");
+    if (id == j.end() || !id->is_number_unsigned()) return;
+    const auto index = id->get<uint64_t>();
+    if (index >= probe_sent_us_.size()) return;
+    ++report_.probes_answered;
+    const uint64_t rtt = now > probe_sent_us_[index] ? now - probe_sent_us_[index] : 0;
+    probe_rtt_.record(rtt);
+    second_probe_.record(rtt);
+  } else if (type == "stats") {
+    stats_seen_ = true;
+    report_.server_stats_seen = true;
+    report_.server_rss_bytes_end = number_or(j, "rss_bytes", report_.server_rss_bytes_end);
+    report_.server_connections_end = number_or(j, "connections", report_.server_connections_end);
+    const auto lag = j.find("loop_lag_ms");
+    if (lag != j.end() && lag->is_object()) {
+      last_loop_lag_p99_ms_ = number_or(*lag, "p99", 0);
+      if (measuring_) {
+        report_.loop_lag_p50_ms = std::max(report_.loop_lag_p50_ms, number_or(*lag, "p50", 0));
+        report_.loop_lag_p99_ms = std::max(report_.loop_lag_p99_ms, last_loop_lag_p99_ms_);
+        report_.loop_lag_max_ms = std::max(report_.loop_lag_max_ms, number_or(*lag, "max", 0));
+      }
+    }
+  } else if (type == "error") {
+    std::string code = "unknown";
+    if (j.contains("code") && j["code"].is_string()) code = j["code"].get<std::string>();
+    ++report_.server_errors[code];
+  }
+}
+
+//------------------------------------------------------------------------------
+// Churn: connections that come and go while the others chat.
+
+asio::awaitable<void> ScenarioRunner::churn() {
+  const double period_us = 1e6 / options_.churn_per_s;
+  double next = static_cast<double>(measure_start_us_);
+  uint64_t cycle = 0;
+  while (!stopping_ && next < static_cast<double>(measure_end_us_)) {
+    co_await sleep_until_us(static_cast<uint64_t>(next));
+    if (stopping_) break;
+    LOOPCHAT_SPAWN(churn_cycle(cycle++));
+    next += period_us;
+  }
+}
+
+asio::awaitable<void> ScenarioRunner::churn_cycle(uint64_t cycle) {
+  client::WsClient ws(io_.get_executor(), client_config_);
+  churn_clients_.push_back(&ws);
+  const std::error_code ec =
+      co_await ws.connect(options_.url, source_for(static_cast<uint32_t>(cycle)));
+  if (!ec) {
+    ws.send_text(R"({"type":"join","room":"load-churn","id":"j"})");
+    co_await sleep_for_ms(kChurnHoldMs);
+    ws.send_close(1000, "churn");
+    client::WsMessage m;
+    // Until the server's close (or EOF); close_everything() cuts a stuck one.
+    do {
+      co_await ws.receive_into(m);
+    } while (m.kind == client::WsMessage::Kind::text || m.kind == client::WsMessage::Kind::binary);
+    if (m.kind == client::WsMessage::Kind::close) {
+      ++report_.churn_cycles;
+    } else if (!stopping_) {
+      ++report_.churn_failed;
+    }
+  } else if (!stopping_) {
+    ++report_.churn_failed;
+    count_connect_error(ec, ws.http_status());
+  }
+  std::erase(churn_clients_, &ws);
+}
+
+//------------------------------------------------------------------------------
+// Accounting
+
+void ScenarioRunner::sample_second(uint64_t now) {
+  SecondSample s;
+  s.t_s = static_cast<double>(now - measure_start_us_) / 1e6;
+  s.sent = second_sent_;
+  s.deliveries = second_received_;
+  s.p50_ms = static_cast<double>(second_latency_.percentile(50)) / 1000.0;
+  s.p99_ms = static_cast<double>(second_latency_.percentile(99)) / 1000.0;
+  s.max_ms = static_cast<double>(second_latency_.max()) / 1000.0;
+  s.probe_p99_ms = static_cast<double>(second_probe_.percentile(99)) / 1000.0;
+  s.loop_lag_p99_ms = last_loop_lag_p99_ms_;
+  const double cpu = cpu_seconds();
+  const double wall = static_cast<double>(now - second_start_us_) / 1e6;
+  s.cpu_pct = wall > 0 ? 100.0 * (cpu - cpu_second_s_) / wall : 0;
+  cpu_second_s_ = cpu;
+  for (const auto& c : clients_) s.connections += c->ended ? 0 : 1;
+  // Scale a partial last second to a rate.
+  if (wall > 0 && wall < 0.95) {
+    s.sent = static_cast<uint64_t>(static_cast<double>(s.sent) / wall);
+    s.deliveries = static_cast<uint64_t>(static_cast<double>(s.deliveries) / wall);
+  }
+  report_.series.push_back(s);
+  second_sent_ = second_received_ = 0;
+  second_latency_.reset();
+  second_probe_.reset();
+  second_start_us_ = now;
+
+  if (!options_.quiet && isatty(STDERR_FILENO)) {
+    std::fprintf(stderr,
+                 "\r[%5.1fs] conns %llu  sent %llu/s  deliv %llu/s  p50 %.2fms  p99 %.2fms  "
+                 "lost-so-far %lld  probe p99 %.2fms  lag p99 %.1fms  cpu %.0f%%   ",
+                 s.t_s, static_cast<unsigned long long>(s.connections),
+                 static_cast<unsigned long long>(s.sent),
+                 static_cast<unsigned long long>(s.deliveries), s.p50_ms, s.p99_ms,
+                 static_cast<long long>(expected_) - static_cast<long long>(received_),
+                 s.probe_p99_ms, s.loop_lag_p99_ms, s.cpu_pct);
+    std::fflush(stderr);
+  }
+}
+
+void ScenarioRunner::fill_report() {
+  if (!options_.quiet && isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+  LoadReport& r = report_;
+  r.handshake = LatencySummary::of(handshake_);
+  r.latency = LatencySummary::of(latency_);
+  r.probe_rtt = LatencySummary::of(probe_rtt_);
+  r.messages_sent = sent_;
+  r.sends_refused = refused_;
+  r.deliveries_expected = expected_;
+  r.deliveries_received = received_;
+  r.deliveries_lost = expected_ > received_ ? expected_ - received_ : 0;
+  r.deliveries_per_s = r.measured_s > 0 ? static_cast<double>(received_) / r.measured_s : 0;
+  r.probes_sent = probe_sent_us_.size();
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  r.cpu_user_s = static_cast<double>(u.ru_utime.tv_sec) + u.ru_utime.tv_usec / 1e6;
+  r.cpu_system_s = static_cast<double>(u.ru_stime.tv_sec) + u.ru_stime.tv_usec / 1e6;
+  r.cpu_saturated = r.cpu_pct > 90.0;
+  if (options_.scenario == Scenario::idle && r.connections_ok > 0 && r.server_rss_bytes_start > 0) {
+    r.rss_per_connection_bytes =
+        (r.server_rss_bytes_end - r.server_rss_bytes_start) / static_cast<double>(r.connections_ok);
+  }
+  if (!options_.slo.empty()) r.slo_violations = check_slo(options_.slo, r.slo_metrics());
+}
+
+asio::awaitable<void> ScenarioRunner::close_everything() {
+  stopping_ = true;
+  for (auto& c : clients_) {
+    if (!c->ended) c->ws.send_close(1000, "load done");
+  }
+  const uint64_t deadline = now_us() + kCloseWaitMs * 1000;
+  auto others_running = [&] {
+    for (const auto& c : clients_) {
+      if (!c->ended) return true;
+    }
+    return !churn_clients_.empty();
+  };
+  while (others_running() && now_us() < deadline) co_await sleep_for_ms(kSetupPollMs);
+  // Whoever did not finish the close handshake in time is cut off.
+  for (auto& c : clients_) {
+    if (!c->ended) c->ws.close_socket();
+  }
+  for (auto* ws : churn_clients_) ws->close_socket();
+  if (probe_) probe_->close_socket();
+  // The coroutines still suspended wake with operation_aborted and end.
+  while (active_coroutines_ > 0) co_await sleep_for_ms(kSetupPollMs);
+}
+
+}  // namespace loopchat::load
