@@ -412,9 +412,11 @@
   function onError(m, meta) {
     const code = String(m.code || 'error');
     const detail = m.message ? String(m.message) : '';
-    const friendly = ERROR_TEXT[code] || 'Request failed.';
+    const cap = (t) => t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
+    // The server's own words say most; the code's gloss is the fallback.
+    const friendly = detail ? cap(detail) : (ERROR_TEXT[code] || 'Request failed.');
     if (meta && meta.kind === 'nick') {
-      showNickError(code === 'name_taken' ? `“${meta.name}” is taken — pick another.` : `${friendly} ${detail}`.trim());
+      showNickError(code === 'name_taken' ? `“${meta.name}” is taken — pick another.` : friendly);
       if (meta.quiet) {
         note(`Could not take back your nickname “${meta.name}” (${code}); you are ${state.me}.`, 'error');
         return;
@@ -441,14 +443,11 @@
     const icon = svgIcon('alert');
     const strong = document.createElement('strong');
     strong.textContent = friendly;
-    row.title = code;
-    row.append(timeEl(Date.now()), icon, strong);
-    if (detail) {
-      const d = document.createElement('span');
-      d.className = 'error-detail';
-      d.textContent = detail;
-      row.appendChild(d);
-    }
+    row.title = `${ERROR_TEXT[code] || 'Request failed.'} (${code})`;
+    const c = document.createElement('span');
+    c.className = 'error-detail';
+    c.textContent = code;
+    row.append(timeEl(Date.now()), icon, strong, c);
     append(paneFor(meta && meta.room), row, true);
   }
 
