@@ -412,9 +412,10 @@
   function onError(m, meta) {
     const code = String(m.code || 'error');
     const detail = m.message ? String(m.message) : '';
-    const cap = (t) => t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
-    // The server's own words say most; the code's gloss is the fallback.
-    const friendly = detail ? cap(detail) : (ERROR_TEXT[code] || 'Request failed.');
+    // The server's own words say most (left as written: they may start with a
+    // name); the code's gloss is the fallback.
+    const friendly = code === 'name_taken' && meta && meta.name ? `“${meta.name}” is already taken.`
+      : detail ? detail + (/[.!?]$/.test(detail) ? '' : '.') : (ERROR_TEXT[code] || 'Request failed.');
     if (meta && meta.kind === 'nick') {
       showNickError(code === 'name_taken' ? `“${meta.name}” is taken — pick another.` : friendly);
       if (meta.quiet) {
