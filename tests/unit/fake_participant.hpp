@@ -1,0 +1,58 @@
+// A Participant for unit tests: it records every frame queued to it, in order,
+// and, when given a log, the order in which participants were delivered to.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/codec.hpp"
+#include "server/frame.hpp"
+#include "server/participant.hpp"
+
+namespace loopchat::fakes {
+
+class FakeParticipant : public Participant {
+ public:
+  explicit FakeParticipant(std::string label = {}, std::vector<std::string>* log = nullptr)
+      : label_(std::move(label)), log_(log) {}
+
+  void deliver(const FramePtr& frame) override {
+    frames.push_back(frame);
+    if (log_ != nullptr) log_->push_back(label_);
+  }
+
+  const std::string& label() const { return label_; }
+
+  // The payloads (JSON text) of the recorded frames.
+  std::vector<std::string> payloads() const {
+    std::vector<std::string> out;
+    for (const FramePtr& f : frames) out.emplace_back(f->payload());
+    return out;
+  }
+  // The recorded frames decoded as server events.
+  std::vector<protocol::Event> events() const {
+    std::vector<protocol::Event> out;
+    for (const FramePtr& f : frames) out.push_back(protocol::decode_event(f->payload()));
+    return out;
+  }
+  // Recorded events of type T, in order.
+  template <typename T>
+  std::vector<T> events_of() const {
+    std::vector<T> out;
+    for (const protocol::Event& e : events())
+      if (const T* t = std::get_if<T>(&e)) out.push_back(*t);
+    return out;
+  }
+  void clear() { frames.clear(); }
+
+  std::vector<FramePtr> frames;
+
+ private:
+  std::string label_;
+  std::vector<std::string>* log_;
+};
+
+}  // namespace loopchat::fakes
