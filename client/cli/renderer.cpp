@@ -137,12 +137,12 @@ std::string Renderer::plain(std::string_view text) const {
   return paint(kDim, text);
 }
 
-Renderer::Prompt Renderer::prompt(std::string_view room, bool online) const {
+Renderer::Prompt Renderer::prompt(std::string_view room, std::string_view state) const {
   std::string name = room.empty() ? "(no room)" : "#" + std::string(room);
-  std::string state = online ? "" : "offline ";
   Prompt p;
-  p.columns = state.size() + name.size() + 2;
-  p.text = (online ? "" : paint(kError, state)) + paint(kRoom, name) + paint(kBold, ">") + " ";
+  p.columns = (state.empty() ? 0 : state.size() + 1) + name.size() + 2;
+  if (!state.empty()) p.text = paint(kError, std::string(state)) + " ";
+  p.text += paint(kRoom, name) + paint(kBold, ">") + " ";
   return p;
 }
 

@@ -40,7 +40,8 @@ class Renderer {
     std::string text;
     std::size_t columns = 0;
   };
-  Prompt prompt(std::string_view room, bool online) const;
+  // `state` ("offline", "connecting") is shown first when not empty.
+  Prompt prompt(std::string_view room, std::string_view state) const;
 
   // HH:MM:SS in local time.
   static std::string clock(std::int64_t unix_ms);

@@ -546,7 +546,8 @@ void Session::local_error(const std::string& text) {
 }
 
 void Session::update_prompt() {
-  Renderer::Prompt prompt = renderer_.prompt(current_, online_);
+  std::string_view state = online_ ? "" : ever_online_ ? "offline" : "connecting";
+  Renderer::Prompt prompt = renderer_.prompt(current_, state);
   console_.set_prompt(std::move(prompt.text), prompt.columns);
 }
 

@@ -1,0 +1,217 @@
+// End-to-end tests of `loopchat` against the real server: a scripted session
+// through a pipe, an interactive one on a pseudo-terminal, a reconnect across
+// a server restart, and the error exits.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <sstream>
+
+#include "tests/cli/cli_process.hpp"
+#include "tests/cli/fixed_port_server.hpp"
+#include "tests/support/chat_client.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace loopchat::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Mode = CliProcess::Mode;
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
+// Messages of `room` that `observer` receives until `n` have come.
+asio::awaitable<std::vector<json>> messages(ChatClient& observer, std::size_t n) {
+  std::vector<json> got;
+  while (got.size() < n) got.push_back(co_await observer.wait_for("message"));
+  co_return got;
+}
+
+TEST(CliErrors, HelpExitsZero) {
+  CliProcess cli({"--help"}, Mode::pipes);
+  EXPECT_EQ(cli.wait_exit(), 0);
+  EXPECT_NE(cli.out().find("--no-reconnect"), std::string::npos) << cli.out();
+  EXPECT_NE(cli.out().find("Exit codes"), std::string::npos) << cli.out();
+}
+
+TEST(CliErrors, BadUrlExitsTwo) {
+  CliProcess cli({"http://127.0.0.1:1/ws"}, Mode::pipes);
+  EXPECT_EQ(cli.wait_exit(), 2);
+  EXPECT_NE(cli.err().find("bad URL"), std::string::npos) << cli.err();
+}
+
+TEST(CliErrors, BadOptionExitsTwo) {
+  CliProcess cli({"--no-such-option"}, Mode::pipes);
+  EXPECT_EQ(cli.wait_exit(), 2);
+}
+
+TEST(CliErrors, ConnectionRefusedExitsThree) {
+  std::string url = "ws://127.0.0.1:" + std::to_string(unused_port()) + "/ws";
+  CliProcess cli({url}, Mode::pipes);
+  EXPECT_EQ(cli.wait_exit(), 3);
+  EXPECT_NE(cli.err().find("cannot connect to " + url), std::string::npos) << cli.err();
+}
+
+TEST(CliErrors, ClosedByServerWithoutReconnectExitsFour) {
+  ServerProcess server({"--quiet"});
+  CliProcess cli({server.url(), "--no-reconnect"}, Mode::pipes);
+  cli.write("ready\n");  // once its own line comes back, it is in
+  ASSERT_TRUE(cli.wait_for("> ready")) << cli.out() << cli.err();
+  server.signal(SIGTERM);
+  EXPECT_EQ(cli.wait_exit(), 4);
+  EXPECT_NE(cli.err().find("closed by the server: 1001"), std::string::npos) << cli.err();
+}
+
+TEST(CliScripted, PipeSessionIsAcknowledgedAndSeenByOthers) {
+  ServerProcess server({"--quiet"});
+  std::unique_ptr<CliProcess> cli;
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient observer(co_await asio::this_coro::executor);
+    co_await observer.connect(server.port());
+    co_await observer.join("scripts");
+    cli = std::make_unique<CliProcess>(std::vector<std::string>{server.url(), "--name", "scripter"},
+                                       Mode::pipes);
+    cli->write("/join scripts\none\ntwo\nthree\n/nick scripter2\n/history 10\n");
+    cli->close_input();
+    std::vector<json> got = co_await messages(observer, 3);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i]["from"], "scripter");
+      EXPECT_EQ(got[i]["text"], (std::vector<std::string>{"one", "two", "three"}[i]));
+      EXPECT_EQ(got[i]["room"], "scripts");
+    }
+  });
+  ASSERT_TRUE(cli);
+  EXPECT_EQ(cli->wait_exit(), 0) << cli->out() << cli->err();
+  // Each line once live, once more in the /history answer.
+  EXPECT_EQ(count(cli->out(), "<scripter> one"), 2u) << cli->out();
+  EXPECT_EQ(count(cli->out(), "<scripter> three"), 2u) << cli->out();
+  EXPECT_NE(cli->err().find("you are now known as scripter2"), std::string::npos) << cli->err();
+  EXPECT_EQ(cli->out().find("\x1b["), std::string::npos) << "no colours into a pipe";
+}
+
+TEST(CliScripted, JsonPrintsOneFramePerLine) {
+  ServerProcess server({"--quiet"});
+  CliProcess cli({server.url(), "--json", "--room", "jq"}, Mode::pipes);
+  cli.write("hello json\n/stats\n");
+  cli.close_input();
+  ASSERT_EQ(cli.wait_exit(), 0) << cli.err();
+  std::istringstream lines(cli.out());
+  std::string line;
+  std::vector<std::string> types;
+  while (std::getline(lines, line)) {
+    json frame = json::parse(line);  // throws (fails the test) on anything but JSON
+    types.push_back(frame.at("type").get<std::string>());
+    if (types.back() == "message") {
+      EXPECT_EQ(frame["text"], "hello json");
+    }
+  }
+  EXPECT_EQ(types.front(), "welcome");
+  EXPECT_NE(std::find(types.begin(), types.end(), "joined"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "message"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "stats"), types.end());
+  EXPECT_EQ(types.back(), "pong");  // the final ping: everything before it was answered
+}
+
+TEST(CliInteractive, IncomingMessageRedrawsThePartialLine) {
+  ServerProcess server({"--quiet"});
+  CliProcess cli({server.url(), "--name", "typist", "--room", "pty"}, Mode::pty);
+  ASSERT_TRUE(cli.wait_for("you joined #pty")) << cli.out();
+  cli.write("half typed");
+  ASSERT_TRUE(cli.wait_for("half typed")) << cli.out();
+
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient observer(co_await asio::this_coro::executor);
+    co_await observer.connect(server.port());
+    co_await observer.join("pty");
+    observer.send({{"type", "say"}, {"room", "pty"}, {"text", "meanwhile, a message"}});
+    co_await observer.wait_for("message");  // sent (the waits below block this loop)
+
+    auto at = cli.wait_for("meanwhile, a message");
+    if (!at) throw TestFailure("the message did not appear: " + cli.out());
+    // After it: the row is cleared and the prompt redrawn with the partial line.
+    auto redrawn = cli.wait_for("half typed", 5s, *at);
+    if (!redrawn) throw TestFailure("the partial line was not redrawn: " + cli.out());
+    std::string between = cli.out().substr(*at, *redrawn - *at);
+    EXPECT_NE(between.find("\r\x1b[K"), std::string::npos);
+    EXPECT_NE(between.find("#pty"), std::string::npos) << "prompt redrawn";
+
+    cli.write(", now finished\r");
+    json said = co_await observer.wait_for("message");
+    EXPECT_EQ(said["from"], "typist");
+    EXPECT_EQ(said["text"], "half typed, now finished");
+  });
+  cli.write("/quit\r");
+  EXPECT_EQ(cli.wait_exit(), 0) << cli.out();
+}
+
+TEST(CliInteractive, EditingKeysAndUtf8) {
+  ServerProcess server({"--quiet"});
+  CliProcess cli({server.url(), "--room", "keys"}, Mode::pty, {"NO_COLOR=1"});
+  ASSERT_TRUE(cli.wait_for("you joined #keys")) << cli.out();
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient observer(co_await asio::this_coro::executor);
+    co_await observer.connect(server.port());
+    co_await observer.join("keys");
+    // "wörld", Home, "héllo ", End, Backspace, "d!", Left, Left, Ctrl-U... no: Left x2 then "l".
+    cli.write(
+        "w\xc3\xb6rl\x01h\xc3\xa9llo \x05\x7f"
+        "d!\x1b[D\x1b[Dl\r");
+    json said = co_await observer.wait_for("message");
+    EXPECT_EQ(said["text"], "h\xc3\xa9llo w\xc3\xb6rld!");
+  });
+  EXPECT_EQ(cli.out().find("\x1b[0m"), std::string::npos) << "NO_COLOR means no colours";
+  cli.write("\x03");  // Ctrl-C
+  EXPECT_EQ(cli.wait_exit(), 0);
+}
+
+TEST(CliReconnect, ServerRestartFillsTheGapOnce) {
+  auto first = std::make_unique<ServerProcess>(std::vector<std::string>{"--quiet"});
+  std::uint16_t port = first->port();
+  // A slow first retry, so that the new server's messages are history by then.
+  CliProcess cli({first->url(), "--room", "gap", "--backoff-initial-ms", "1500"}, Mode::pipes);
+  cli.write("cli-ready\n");
+  ASSERT_TRUE(cli.wait_for("> cli-ready")) << cli.out() << cli.err();
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient observer(co_await asio::this_coro::executor);
+    co_await observer.connect(port);
+    co_await observer.join("gap");
+    for (const char* text : {"before-1", "before-2"})
+      observer.send({{"type", "say"}, {"room", "gap"}, {"text", text}});
+    co_await messages(observer, 2);
+  });
+  ASSERT_TRUE(cli.wait_for("before-2")) << cli.out() << cli.err();
+
+  first->signal(SIGTERM);
+  ASSERT_TRUE(first->wait_exit(5s));
+  first.reset();
+  FixedPortServer second(port);
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient observer(co_await asio::this_coro::executor);
+    co_await observer.connect(port);
+    co_await observer.join("gap");
+    for (const char* text : {"after-1", "after-2", "after-3"})
+      observer.send({{"type", "say"}, {"room", "gap"}, {"text", text}});
+    co_await messages(observer, 3);
+    if (!cli.wait_for("after-3", 15s)) throw TestFailure("no gap fill: " + cli.out() + cli.err());
+    // The gap was filled from history, not live: the CLI was not back yet.
+    if (cli.err().find("rejoined #gap") == std::string::npos)
+      throw TestFailure("did not rejoin: " + cli.err());
+    observer.send({{"type", "say"}, {"room", "gap"}, {"text", "after-4"}});
+    co_await observer.wait_for("message");
+    if (!cli.wait_for("after-4")) throw TestFailure("no live message after the refill");
+  });
+  for (const char* text :
+       {"cli-ready", "before-1", "before-2", "after-1", "after-2", "after-3", "after-4"})
+    EXPECT_EQ(count(cli.out(), std::string("> ") + text + "\n"), 1u) << text << "\n" << cli.out();
+  EXPECT_NE(cli.err().find("reconnecting in"), std::string::npos) << cli.err();
+  cli.close_input();
+  EXPECT_EQ(cli.wait_exit(), 0) << cli.err();
+}
+
+}  // namespace
+}  // namespace loopchat::test
