@@ -475,6 +475,9 @@ asio::awaitable<std::error_code> WsClient::connect(const WsUrl& url,
         last = ec;
         continue;
       }
+      if (s->config.socket_receive_buffer_bytes > 0)
+        s->socket.set_option(
+            asio::socket_base::receive_buffer_size(s->config.socket_receive_buffer_bytes), ec);
       if (source) {
         // Lets the kernel choose the port at connect time, per destination:
         // what makes each source address worth another ~28k ports.

@@ -44,6 +44,9 @@ struct WsClientConfig {
   // wait for the server's half of the close handshake.
   std::chrono::milliseconds close_linger_ms{1'000};
   bool auto_pong = true;
+  // SO_RCVBUF before connecting (0: the kernel's autotuning). Tests of slow
+  // consumers set it small so the server's queue, not the kernel, fills.
+  int socket_receive_buffer_bytes = 0;
 };
 
 class WsClient {

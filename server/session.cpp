@@ -103,7 +103,10 @@ asio::awaitable<void> Session::read_loop() {
     // websocketpp consumes less only when it stopped reading (closed, failed).
     bool stopped = ws_->read_all(shared_read_buffer.data(), n) < n;
     // websocketpp itself may have started a close (1002, 1007, 1009): bound it.
-    if (ws_->get_state() == websocketpp::session::state::closing) start_close_watchdog();
+    if (ws_->get_state() == websocketpp::session::state::closing && close_code_ == 0) {
+      close_code_ = ws_->get_local_close_code();
+      start_close_watchdog();
+    }
     if (stopped) break;
   }
   if (ec && !quiet_error(ec)) log::info("read error: ", ec.message());
@@ -238,6 +241,7 @@ asio::awaitable<void> Session::write_loop() {
 void Session::close(std::uint16_t code, std::string_view reason) {
   if (closing_ || socket_closed_) return;
   closing_ = true;
+  close_code_ = code;
   if (ws_->get_state() == websocketpp::session::state::open) {
     std::error_code ec;
     ws_->close(code, std::string(reason), ec);
@@ -280,22 +284,21 @@ void Session::drop_socket() {
 }
 
 void Session::on_closed() {
-  // websocketpp's close or fail handler: the WebSocket is over.
-  // The code we sent: ours, or the peer's echoed in our reply.
-  std::uint16_t code = ws_->get_local_close_code();
-  if (code == websocketpp::close::status::no_status) code = ws_->get_remote_close_code();
-  if (open_) {
-    server_.metrics.count_close(code);
-    if (code != 1000 && code != 1001 && code != 1005 && code != 1006)
-      log::info("closed ", name, " with ", code, " (", ws_->get_local_close_reason(), ")");
-  }
   finish();
-}
+}  // websocketpp's close or fail handler
 
 void Session::finish() {
   if (finished_) return;
   finished_ = true;
   if (open_) {
+    // Who closed first decides the code counted: we (or websocketpp, for a
+    // protocol error) or the peer; 1006 when the TCP connection just ended.
+    std::uint16_t code = close_code_ != 0 ? close_code_ : ws_->get_remote_close_code();
+    if (code == websocketpp::close::status::no_status && close_code_ == 0)
+      code = websocketpp::close::status::abnormal_close;
+    server_.metrics.count_close(code);
+    if (code != 1000 && code != 1001 && code != 1005 && code != 1006)
+      log::info("closed ", name, " with ", code);
     server_.hub.disconnect(*this);
     --server_.metrics.connections_open;
   }

@@ -74,6 +74,7 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   bool shutdown_ = false;    // websocketpp is done: flush, then close the socket
   bool closing_ = false;     // we started the close handshake
   bool watchdog_started_ = false;
+  std::uint16_t close_code_ = 0;  // the close code we sent first, if we did
   bool socket_closed_ = false;
   bool open_ = false;  // handshake done, registered in the hub
   bool finished_ = false;

@@ -1,0 +1,93 @@
+// Shutdown and slow consumers: the server's own closes.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "tests/support/chat_client.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace loopchat::test {
+namespace {
+
+TEST(Lifecycle, SigtermSends1001ToEveryClientAndExitsZero) {
+  ServerProcess server;
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<std::unique_ptr<ChatClient>> clients;
+    for (int i = 0; i < 20; ++i) {
+      clients.push_back(std::make_unique<ChatClient>(ex));
+      co_await clients.back()->connect(server.port());
+      co_await clients.back()->join("bye");
+    }
+    server.signal(SIGTERM);
+    for (auto& c : clients) EXPECT_EQ(co_await c->expect_close(), 1001);
+  });
+  auto status = server.wait_exit(std::chrono::seconds(2));
+  ASSERT_TRUE(status.has_value()) << "server still running 2 s after SIGTERM";
+  EXPECT_EQ(*status, 0);
+}
+
+TEST(Lifecycle, ClientsThatIgnoreTheCloseAreDroppedWithinTheDrainTimeout) {
+  ServerProcess server({"--drain-timeout-ms", "300", "--close-timeout-ms", "5000"});
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    ChatClient c(ex);
+    co_await c.connect(server.port());
+    server.signal(SIGINT);
+    // This client reads the close frame but never answers it.
+    for (;;) {
+      client::WsMessage m = co_await c.ws().receive();
+      if (m.kind != client::WsMessage::Kind::text) break;
+    }
+  });
+  auto status = server.wait_exit(std::chrono::seconds(2));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+}
+
+TEST(Lifecycle, SlowConsumerIsClosedWith1008AndOthersKeepGoing) {
+  ServerProcess server({"--max-queue-bytes", "262144", "--close-timeout-ms", "200"});
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    client::WsClientConfig tiny_buffer;
+    tiny_buffer.socket_receive_buffer_bytes = 4096;
+    ChatClient sender(ex), sleeper(ex, tiny_buffer), reader(ex);
+    co_await sender.connect(server.port());
+    co_await sleeper.connect(server.port());
+    co_await reader.connect(server.port());
+    co_await sender.join("flood");
+    co_await sleeper.join("flood");
+    co_await reader.join("flood");
+    // The sleeper never reads from here on: its small kernel buffers fill,
+    // then its queue on the server passes 256 KiB.
+    std::string text(4000, 'x');
+    constexpr int kMessages = 2500;  // 10 MB: beyond the kernel buffers (~4 MB) and the queue
+    int sender_got = 0, reader_got = 0;
+    for (int i = 0; i < kMessages; ++i) {
+      sender.send({{"type", "say"}, {"room", "flood"}, {"text", text}});
+      // The sender and the reader keep up (a window of 10), the sleeper never reads.
+      for (; sender_got < i - 10; ++sender_got) co_await sender.wait_for("message");
+      for (; reader_got < i - 10; ++reader_got) co_await reader.wait_for("message");
+    }
+    for (; sender_got < kMessages; ++sender_got) co_await sender.wait_for("message");
+    for (; reader_got < kMessages; ++reader_got) co_await reader.wait_for("message");
+    // The sleeper finally reads: its stream ends with the 1008 close, or is
+    // cut when it did not answer the close in time.
+    std::uint16_t code = 0;
+    int backlog = 0;
+    for (;;) {
+      client::WsMessage m = co_await sleeper.ws().receive();
+      if (m.kind == client::WsMessage::Kind::text) ++backlog;
+      if (m.kind == client::WsMessage::Kind::close) code = m.close_code;
+      if (m.kind == client::WsMessage::Kind::error) break;
+    }
+    EXPECT_TRUE(code == 1008 || code == 0) << code;
+    EXPECT_LT(backlog, kMessages);  // the rest of its queue was dropped, not kept
+    std::string metrics = http_get(server.port(), "/metrics").body;
+    EXPECT_NE(metrics.find("loopchat_closes_total{code=\"1008\"} 1"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("loopchat_connections 2\n"), std::string::npos);
+    EXPECT_NE(server.log().find("slow consumer"), std::string::npos);
+  });
+}
+
+}  // namespace
+}  // namespace loopchat::test

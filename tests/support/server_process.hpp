@@ -1,0 +1,56 @@
+// The real loopchat-server binary, started on an ephemeral loopback port for
+// one test and stopped (SIGKILL if need be) when the object goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loopchat::test {
+
+class ServerProcess {
+ public:
+  // Starts the server with `--bind 127.0.0.1 --port 0` and `args`, and waits
+  // for its "listening on" line. Throws if it does not come.
+  explicit ServerProcess(std::vector<std::string> args = {},
+                         std::string binary = LOOPCHAT_SERVER_BIN);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string url() const;  // ws://127.0.0.1:PORT/ws
+
+  void signal(int sig) const;
+  // Waits for the process to exit; its exit status (or -signal), or nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  // Threads of the process right now (entries of /proc/PID/task).
+  int thread_count() const;
+  // Resident set size now, from /proc/PID/statm.
+  std::uint64_t rss_bytes() const;
+  // What the server wrote on stderr so far (its log).
+  std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  int stdout_fd_ = -1;
+  std::string stderr_path_;
+  bool exited_ = false;
+};
+
+// One blocking HTTP/1.0 GET over loopback: status code and body.
+struct HttpResult {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+HttpResult http_get(std::uint16_t port, const std::string& target,
+                    const std::string& extra_headers = "");
+
+}  // namespace loopchat::test
