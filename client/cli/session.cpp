@@ -441,14 +441,13 @@ void Session::on_event(const protocol::History& e) {
   auto tracker = trackers_.find(e.room);
   if (request && request->kind == RequestKind::history_fill && tracker != trackers_.end()) {
     RoomTracker::Fill fill = tracker->second.finish_fill(e.messages);
-    if (fill.restarted)
-      notice("the server's history of #" + e.room + " no longer matches what you saw " +
-             "(server restarted?): showing it anew");
-    if (fill.gap) notice("some messages of #" + e.room + " were missed: more than history holds");
+    if (fill.restarted) notice("#" + e.room + ": the server restarted, its history starts anew");
+    if (fill.gap) notice("#" + e.room + ": more was missed than the server's history holds");
     if (!request->from_user && !fill.show.empty() && !fill.restarted)
       notice(std::to_string(fill.show.size()) + " new in #" + e.room + " while disconnected:");
     // Context on a first join is for people; scripts see only what happens.
     if (request->from_user && scripted_) return;
+    if (request->from_user && !fill.show.empty()) notice("earlier in #" + e.room + ":");
     for (const protocol::Message& m : fill.show) show(renderer_.message(m, view()));
     return;
   }
