@@ -107,16 +107,16 @@ Command parse_command(std::string_view line) {
 
 std::string_view help_text() {
   return "Type a line to say it to the current room. Commands:\n"
-         "  /join <room>            join a room and make it the current one\n"
-         "  /leave [room]           leave a room (the current one by default)\n"
-         "  /nick <name>            change your nickname\n"
-         "  /history [n]            the current room's last n messages (default 50)\n"
+         "  /join <room>              join a room and make it the current one\n"
+         "  /leave [room]             leave a room (the current one by default)\n"
+         "  /nick <name>              change your nickname\n"
+         "  /history [n]              the current room's last n messages (default 50)\n"
          "  /remind <seconds> <text>  a reminder from the server after a delay\n"
-         "  /fetch <url>            fetch a page; its preview is posted to the room\n"
-         "  /stats                  the server's counters\n"
-         "  /help                   this text\n"
-         "  /quit                   leave (also Ctrl-C, or Ctrl-D on an empty line)\n"
-         "  //text                  say a line that starts with '/'\n"
+         "  /fetch <url>              fetch a page; its preview is posted to the room\n"
+         "  /stats                    the server's counters\n"
+         "  /help                     this text\n"
+         "  /quit                     leave (also Ctrl-C, or Ctrl-D on an empty line)\n"
+         "  //text                    say a line that starts with '/'\n"
          "Keys: Left/Right, Home/End (Ctrl-A/Ctrl-E), Up/Down for earlier lines,\n"
          "Backspace, Delete, Ctrl-U/Ctrl-K (cut before/after), Ctrl-W (cut a word).";
 }

@@ -317,6 +317,7 @@ void Session::execute(const Command& command) {
             std::string room = c.room.value_or(current_);
             if (room.empty()) return local_error("you are in no room");
             send(protocol::Leave{room}, {.kind = RequestKind::leave, .room = room});
+            forget_room(room);  // at once: lines typed next must not go there
           },
           [&](const NickCommand& c) {
             std::string previous = my_name_;
@@ -409,15 +410,18 @@ void Session::on_event(const protocol::Joined& e) {
 }
 
 void Session::on_event(const protocol::Left& e) {
-  pending_.take(e.id);
-  rooms_.erase(std::remove(rooms_.begin(), rooms_.end(), e.room), rooms_.end());
-  trackers_.erase(e.room);
-  std::string text = "you left #" + e.room;
-  if (current_ == e.room) {
-    current_ = rooms_.empty() ? "" : rooms_.back();
-    text += current_.empty() ? "; you are in no room now" : "; now talking in #" + current_;
-  }
-  notice(text);
+  // Ours was forgotten when sent (and may have been joined again since).
+  if (!pending_.take(e.id)) forget_room(e.room);
+  std::string now = current_.empty()     ? "; you are in no room now"
+                    : current_ == e.room ? ""
+                                         : "; talking in #" + current_;
+  notice("you left #" + e.room + now);
+}
+
+void Session::forget_room(const std::string& room) {
+  rooms_.erase(std::remove(rooms_.begin(), rooms_.end(), room), rooms_.end());
+  trackers_.erase(room);
+  if (current_ == room) current_ = rooms_.empty() ? "" : rooms_.back();
 }
 
 void Session::on_event(const protocol::Presence& e) {

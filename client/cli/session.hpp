@@ -58,6 +58,7 @@ class Session {
   // -- commands and requests
   void execute(const Command& command);
   void join_room(const std::string& room, bool from_user);
+  void forget_room(const std::string& room);
   std::int64_t send(protocol::RequestBody body, PendingRequest pending);
 
   // -- events
