@@ -21,8 +21,9 @@ namespace {
 
 constexpr std::size_t kTitleScanBytes = 64 * 1024;  // of the body, kept for <title>
 
+// "fetches to 127.0.0.1 (loopback) are denied"
 std::string describe_denied(const asio::ip::address& address, std::string_view range) {
-  return address.to_string() + " is " + std::string(range) + ": fetches to it are denied";
+  return "fetches to " + address.to_string() + " (" + std::string(range) + ") are denied";
 }
 
 std::optional<asio::ip::address> address_of(const sockaddr_storage& storage) {
@@ -218,7 +219,7 @@ std::optional<FetchFailure> Fetcher::begin_hop(Fetch& fetch, const Target& targe
   std::error_code ec;
   const auto literal = asio::ip::make_address(target.host, ec);
   if (!ec) {
-    if (auto range = policy_.denied_range(literal))
+    if (auto range = policy_.denied_range(literal); range && early_checks_)
       return FetchFailure{ErrorCode::fetch_denied, describe_denied(literal, *range)};
     return start_transfer(fetch, {literal}, true);
   }
@@ -243,8 +244,10 @@ void Fetcher::on_resolved(std::uint64_t id, const std::string& error,
   std::vector<asio::ip::address> allowed;
   std::string denied;
   for (const auto& address : addresses) {
-    if (auto range = policy_.denied_range(address)) {
-      if (denied.empty()) denied = host + " resolves to " + describe_denied(address, *range);
+    if (auto range = policy_.denied_range(address); range && early_checks_) {
+      if (denied.empty())
+        denied = host + " resolves to " + address.to_string() + " (" + std::string(*range) +
+                 "): fetches there are denied";
     } else {
       allowed.push_back(address);
     }

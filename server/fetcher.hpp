@@ -81,6 +81,11 @@ class Fetcher {
   const FetchCounters& counters() const { return counters_; }
   const AddressPolicy& policy() const { return policy_; }
 
+  // Tests only: skip the policy checks made before curl starts (on a
+  // literal address, on lookup answers), to show that the check on the
+  // address being connected to refuses on its own.
+  void disable_early_checks_for_testing() { early_checks_ = false; }
+
  private:
   struct Fetch;
   struct Sock;
@@ -126,6 +131,7 @@ class Fetcher {
   std::unordered_map<std::uint64_t, std::unique_ptr<Fetch>> fetches_;
   std::unordered_map<CURL*, std::uint64_t> by_easy_;  // transfer -> fetch id
   std::unordered_map<FetchOwner, std::size_t> per_owner_;
+  bool early_checks_ = true;
   std::uint64_t next_id_ = 1;
   FetchCounters counters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // handlers check it before `this`

@@ -313,6 +313,18 @@ TEST_F(FetcherTest, RedirectToADeniedSchemeIsRefused) {
   }
 }
 
+TEST_F(FetcherTest, TheCheckAtConnectTimeRefusesOnItsOwn) {
+  Fetcher fetcher(io, FetchLimits{});
+  fetcher.disable_early_checks_for_testing();
+  for (const auto& url : {server.url("/title"), server.url_for_host("localhost", "/title")}) {
+    auto call = fetch_and_wait(fetcher, url);
+    EXPECT_EQ(call->failure().code, ErrorCode::fetch_denied) << url;
+    EXPECT_NE(call->failure().message.find("127.0.0.1 (loopback)"), std::string::npos)
+        << call->failure().message;
+  }
+  EXPECT_EQ(server.stats().requests, 0u);
+}
+
 TEST_F(FetcherTest, HostnameResolvingToLoopbackIsDenied) {
   // c-ares reads /etc/hosts: localhost is 127.0.0.1.
   Fetcher fetcher(io, FetchLimits{});
