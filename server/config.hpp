@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "common/codec.hpp"
+#include "server/dns_resolver.hpp"
+#include "server/fetch_limits.hpp"
 
 namespace loopchat {
 
@@ -39,6 +41,10 @@ struct Config {
   std::size_t max_timers_per_client = 100;    // pending reminders -> too_many_timers
   double rate_per_s = 20;                     // `say` token bucket refill
   double burst = 40;                          // `say` token bucket size
+
+  // Outbound fetches (server/fetcher.hpp, docs/fetch.md).
+  FetchLimits fetch;
+  DnsOptions dns;
 };
 
 }  // namespace loopchat

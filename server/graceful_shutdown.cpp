@@ -12,8 +12,13 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server, Listener& listener)
-    : signals_(io, SIGINT, SIGTERM), drain_timer_(io), server_(server), listener_(listener) {
+GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server, Listener& listener,
+                                   LoopLagMonitor& lag)
+    : signals_(io, SIGINT, SIGTERM),
+      drain_timer_(io),
+      server_(server),
+      listener_(listener),
+      lag_(lag) {
   asio::co_spawn(io, run(), asio::detached);
 }
 
@@ -23,6 +28,7 @@ asio::awaitable<void> GracefulShutdown::run() {
   log::info("signal ", signal, ": closing ", server_.sessions.size(), " connections");
   server_.shutting_down = true;
   listener_.stop();
+  lag_.stop();
   // Close frames go out now; the sessions leave the set as their sockets close.
   std::vector<Session*> sessions(server_.sessions.begin(), server_.sessions.end());
   for (Session* session : sessions) session->close(1001, "server shutting down");

@@ -6,13 +6,15 @@
 #include <asio.hpp>
 
 #include "server/listener.hpp"
+#include "server/loop_lag_monitor.hpp"
 #include "server/server_context.hpp"
 
 namespace loopchat {
 
 class GracefulShutdown {
  public:
-  GracefulShutdown(asio::io_context& io, ServerContext& server, Listener& listener);
+  GracefulShutdown(asio::io_context& io, ServerContext& server, Listener& listener,
+                   LoopLagMonitor& lag);
 
  private:
   asio::awaitable<void> run();
@@ -21,6 +23,7 @@ class GracefulShutdown {
   asio::steady_timer drain_timer_;
   ServerContext& server_;
   Listener& listener_;
+  LoopLagMonitor& lag_;
 };
 
 }  // namespace loopchat

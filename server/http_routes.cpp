@@ -1,6 +1,7 @@
 #include "server/http_routes.hpp"
 
 #include "server/process_stats.hpp"
+#include "server/reminders.hpp"
 #include "server/web_assets.hpp"
 
 namespace loopchat {
@@ -12,8 +13,15 @@ HttpResponse HttpRoutes::route(std::string_view method, std::string_view target)
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok"};
   if (path == "/metrics") {
     MetricsGauges gauges{
-        hub_.active_rooms(), hub_.connected(), resident_bytes(),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()};
+        .rooms = hub_.active_rooms(),
+        .rss_bytes = resident_bytes(),
+        .uptime_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
+        .loop_lag_ms = lag_.window(),
+        .reminders_pending = Reminders::pending_total(),
+        .fetches_in_flight = fetcher_.in_flight(),
+        .fetches_started = fetcher_.counters().started,
+        .fetches_succeeded = fetcher_.counters().succeeded};
     return {200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(metrics_, gauges)};
   }
   if (const WebAsset* asset = find_web_asset(path))

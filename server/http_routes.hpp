@@ -5,7 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include "server/fetcher.hpp"
 #include "server/hub.hpp"
+#include "server/loop_lag_monitor.hpp"
 #include "server/metrics.hpp"
 
 namespace loopchat {
@@ -18,12 +20,16 @@ struct HttpResponse {
 
 class HttpRoutes {
  public:
-  HttpRoutes(const Metrics& metrics, const Hub& hub) : metrics_(metrics), hub_(hub) {}
+  HttpRoutes(const Metrics& metrics, const Hub& hub, const Fetcher& fetcher,
+             const LoopLagMonitor& lag)
+      : metrics_(metrics), hub_(hub), fetcher_(fetcher), lag_(lag) {}
   HttpResponse route(std::string_view method, std::string_view target) const;
 
  private:
   const Metrics& metrics_;
   const Hub& hub_;
+  const Fetcher& fetcher_;
+  const LoopLagMonitor& lag_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -1,16 +1,18 @@
 // loopchat-server: a WebSocket chat server on one thread. One io_context,
-// run on the main thread, carries the accept loop, every connection and every
-// timer as coroutines. main() only wires: options -> io_context -> listener
-// -> signals -> run().
+// run on the main thread, carries the accept loop, every connection, every
+// timer and every outbound fetch as coroutines. main() only wires: options ->
+// io_context -> listener -> signals -> run().
 #include <asio.hpp>
 
-#include <cstdio>
 #include <iostream>
 
+#include "server/fetcher.hpp"
 #include "server/graceful_shutdown.hpp"
+#include "server/http_routes.hpp"
 #include "server/hub.hpp"
 #include "server/listener.hpp"
 #include "server/log.hpp"
+#include "server/loop_lag_monitor.hpp"
 #include "server/metrics.hpp"
 #include "server/options.hpp"
 #include "server/process_stats.hpp"
@@ -22,31 +24,33 @@ int main(int argc, char** argv) {
   if (!options.config) return options.exit_code;
   const Config& config = *options.config;
   log::set_quiet(config.quiet);
+  log::info("open file limit: ", raise_open_files_limit());
 
-  std::uint64_t open_files = raise_open_files_limit();
-  log::info("open file limit: ", open_files);
-
-  // Declared before the io_context: sessions suspended in it at exit are
-  // destroyed with it and must still find these.
-  Metrics metrics;
-  Hub hub(config, metrics);
-  RequestHandler requests(config, metrics, hub);
-  HttpRoutes http(metrics, hub);
-  ServerContext server{.config = config,
-                       .metrics = metrics,
-                       .hub = hub,
-                       .requests = requests,
-                       .http = http,
-                       .sessions = {},
-                       .shutting_down = false,
-                       .on_drained = {}};
-
-  asio::io_context io(1);  // concurrency hint 1: one thread, no locking in the scheduler
   try {
+    // Declared first, destroyed last: run() returns only once every session,
+    // timer and fetch has ended, so nothing below is used after it.
+    asio::io_context io(1);  // concurrency hint 1: one thread, no scheduler locking
+
+    Metrics metrics;
+    Hub hub(config, metrics);
+    Fetcher fetcher(io, config.fetch, config.dns);
+    LoopLagMonitor lag(io);
+    RequestHandler requests(config, metrics, hub, fetcher, lag);
+    HttpRoutes http(metrics, hub, fetcher, lag);
+    ServerContext server{.config = config,
+                         .metrics = metrics,
+                         .hub = hub,
+                         .requests = requests,
+                         .http = http,
+                         .sessions = {},
+                         .shutting_down = false,
+                         .on_drained = {}};
+
     asio::ip::tcp::endpoint where(asio::ip::make_address(config.bind_address), config.port);
     Listener listener(io, server, where);
+    GracefulShutdown shutdown(io, server, listener, lag);
     listener.start();
-    GracefulShutdown shutdown(io, server, listener);
+    lag.start();
 
     auto bound = listener.local_endpoint();
     std::cout << "loopchat-server listening on " << bound.address().to_string() << ':'

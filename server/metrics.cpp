@@ -42,6 +42,19 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
          "# TYPE loopchat_closes_total counter\n";
   for (auto [code, count] : m.closes)
     out << "loopchat_closes_total{code=\"" << code << "\"} " << count << '\n';
+  out << "# HELP loopchat_loop_lag_ms Lateness of a 10 ms timer over the last 10 s.\n"
+         "# TYPE loopchat_loop_lag_ms gauge\n"
+      << "loopchat_loop_lag_ms{quantile=\"0.5\"} " << g.loop_lag_ms.p50 << '\n'
+      << "loopchat_loop_lag_ms{quantile=\"0.99\"} " << g.loop_lag_ms.p99 << '\n'
+      << "loopchat_loop_lag_ms{quantile=\"1\"} " << g.loop_lag_ms.max << '\n';
+  metric(out, "reminders_pending", "gauge", "Reminders waiting to fire.",
+         double(g.reminders_pending));
+  metric(out, "fetches_in_flight", "gauge", "Outbound fetches running.",
+         double(g.fetches_in_flight));
+  metric(out, "fetches_started_total", "counter", "Outbound fetches started.",
+         double(g.fetches_started));
+  metric(out, "fetches_succeeded_total", "counter", "Outbound fetches answered with fetched.",
+         double(g.fetches_succeeded));
   metric(out, "uptime_seconds", "gauge", "Seconds since start.", g.uptime_s);
   metric(out, "process_resident_memory_bytes", "gauge", "Resident set size.", double(g.rss_bytes));
   return out.str();

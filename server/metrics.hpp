@@ -34,9 +34,13 @@ struct Metrics {
 // Gauges that live elsewhere, read at render time.
 struct MetricsGauges {
   std::uint64_t rooms = 0;
-  std::uint64_t names = 0;
   std::uint64_t rss_bytes = 0;
   double uptime_s = 0;
+  protocol::LoopLag loop_lag_ms;
+  std::uint64_t reminders_pending = 0;
+  std::uint64_t fetches_in_flight = 0;
+  std::uint64_t fetches_started = 0;
+  std::uint64_t fetches_succeeded = 0;
 };
 
 std::string render_prometheus(const Metrics& metrics, const MetricsGauges& gauges);

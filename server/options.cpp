@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "server/address_policy.hpp"
+
 namespace loopchat {
 
 ParsedOptions parse_options(int argc, char** argv) {
@@ -60,6 +62,58 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "On SIGINT/SIGTERM, wait this long for clients to close")
       ->check(CLI::Range(0, 60000))
       ->group(timers);
+
+  app.add_option("--ping-interval-ms", c.ping_interval_ms,
+                 "WebSocket ping to every client this often")
+      ->check(CLI::Range(10, 3600000))
+      ->group(timers);
+  app.add_option("--ping-timeout-ms", c.ping_timeout_ms,
+                 "A ping unanswered this long closes the connection (1001)")
+      ->check(CLI::Range(10, 3600000))
+      ->group(timers);
+  app.add_option("--handshake-timeout-ms", c.handshake_timeout_ms,
+                 "An upgrade not finished this long is dropped")
+      ->check(CLI::Range(10, 600000))
+      ->group(timers);
+  app.add_option("--max-timers-per-client", c.max_timers_per_client,
+                 "Pending reminders per connection; beyond: too_many_timers")
+      ->check(CLI::Range(0, 1000000))
+      ->group(limits);
+  app.add_option("--rate", c.rate_per_s,
+                 "Messages (say) per second a connection may send; beyond: rate_limited")
+      ->check(CLI::PositiveNumber)
+      ->group(limits);
+  app.add_option("--burst", c.burst, "Messages a connection may send at once before --rate applies")
+      ->check(CLI::Range(1.0, 1e9))
+      ->group(limits);
+
+  auto fetch = "Outbound fetches";
+  app.add_option("--fetch-timeout-ms", c.fetch.timeout_ms,
+                 "Whole fetch, lookups and redirects included; beyond: fetch_timeout")
+      ->check(CLI::Range(10, 600000))
+      ->group(fetch);
+  app.add_option("--fetch-max-bytes", c.fetch.max_body_bytes,
+                 "Body bytes read; the rest is not downloaded")
+      ->check(CLI::Range(std::size_t(0), std::size_t(1) << 30))
+      ->group(fetch);
+  app.add_option("--fetch-max-redirects", c.fetch.max_redirects,
+                 "Redirects followed; beyond: fetch_failed")
+      ->check(CLI::Range(0, 20))
+      ->group(fetch);
+  app.add_option("--max-fetches", c.fetch.max_concurrent, "Fetches in flight; beyond: server_busy")
+      ->check(CLI::PositiveNumber)
+      ->group(fetch);
+  app.add_option("--max-fetches-per-client", c.fetch.max_per_client,
+                 "Fetches in flight per connection; beyond: server_busy")
+      ->check(CLI::PositiveNumber)
+      ->group(fetch);
+  app.add_option("--fetch-allow", c.fetch.allow_cidrs,
+                 "CIDR a fetch may reach despite the SSRF policy (repeatable), e.g. 127.0.0.0/8")
+      ->check([](const std::string& cidr) { return cidr_error(cidr); })
+      ->group(fetch);
+  app.add_option("--dns-servers", c.dns.servers,
+                 "host:port,... DNS servers instead of /etc/resolv.conf's")
+      ->group(fetch);
 
   try {
     app.parse(argc, argv);

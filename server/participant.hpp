@@ -30,11 +30,7 @@ class Participant {
   };
   std::vector<Membership> memberships;
 
-  bool in_room(const Room* room) const {
-    for (const Membership& m : memberships)
-      if (m.room == room) return true;
-    return false;
-  }
+  bool in_room(const std::string& room) const;
 };
 
 }  // namespace loopchat

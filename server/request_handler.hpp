@@ -1,32 +1,47 @@
 // Turns one received text frame into the answer: decode and validate it with
 // the shared codec, then dispatch the typed request to the part that owns it
-// (the hub for chat, the connection's timers, the fetcher, the stats).
+// (the hub for chat, the connection's reminders, the fetcher, the stats).
 #pragma once
 
 #include <chrono>
 #include <string_view>
 
 #include "common/protocol.hpp"
+#include "server/client_state.hpp"
 #include "server/config.hpp"
+#include "server/fetcher.hpp"
 #include "server/hub.hpp"
+#include "server/loop_lag_monitor.hpp"
 #include "server/metrics.hpp"
 
 namespace loopchat {
 
 class RequestHandler {
  public:
-  RequestHandler(const Config& config, Metrics& metrics, Hub& hub)
-      : config_(config), metrics_(metrics), hub_(hub) {}
+  RequestHandler(const Config& config, Metrics& metrics, Hub& hub, Fetcher& fetcher,
+                 const LoopLagMonitor& lag)
+      : config_(config), metrics_(metrics), hub_(hub), fetcher_(fetcher), lag_(lag) {}
 
-  void handle(Participant& from, std::string_view frame);
+  void handle(Participant& from, ClientState& state, std::string_view frame);
+  // The connection is going away: its fetches end without answers.
+  void forget(Participant& from) { fetcher_.cancel_all(&from); }
+
+  protocol::Stats stats(const protocol::RequestId& id) const;
 
  private:
+  using Outcome = Hub::Outcome;
+  Outcome say(Participant& from, ClientState& state, const protocol::Say& request,
+              const protocol::RequestId& id);
+  Outcome remind(Participant& from, ClientState& state, const protocol::Remind& request,
+                 const protocol::RequestId& id);
+  Outcome fetch(Participant& from, const protocol::Fetch& request, const protocol::RequestId& id);
   void fail(Participant& to, const protocol::Error& error);
-  protocol::Stats stats(const protocol::RequestId& id) const;
 
   const Config& config_;
   Metrics& metrics_;
   Hub& hub_;
+  Fetcher& fetcher_;
+  const LoopLagMonitor& lag_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

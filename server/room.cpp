@@ -4,6 +4,12 @@
 
 namespace loopchat {
 
+bool Participant::in_room(const std::string& room) const {
+  for (const Membership& m : memberships)
+    if (m.room->name() == room) return true;
+  return false;
+}
+
 void Room::add(Participant& member) {
   member.memberships.push_back({this, members_.size()});
   members_.push_back(&member);

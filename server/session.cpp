@@ -44,7 +44,9 @@ Session::Session(asio::ip::tcp::socket socket, ServerContext& server)
     : socket_(std::move(socket)),
       server_(server),
       writer_wake_(socket_.get_executor(), asio::steady_timer::time_point::max()),
-      close_timer_(socket_.get_executor()) {
+      close_timer_(socket_.get_executor()),
+      heartbeat_timer_(socket_.get_executor()),
+      state_(socket_.get_executor(), server.config) {
   server_.sessions.insert(this);
   ws_ = endpoint().get_connection();
   ws_->set_max_message_size(server_.config.max_message_bytes);
@@ -53,6 +55,8 @@ Session::Session(asio::ip::tcp::socket socket, ServerContext& server)
   ws_->set_open_handler([this](websocketpp::connection_hdl) { on_open(); });
   ws_->set_message_handler(
       [this](websocketpp::connection_hdl, WsEndpoint::message_ptr m) { on_message(std::move(m)); });
+  ws_->set_pong_handler(
+      [this](websocketpp::connection_hdl, std::string) { pong_received_ = true; });
   ws_->set_close_handler([this](websocketpp::connection_hdl) { on_closed(); });
   ws_->set_fail_handler([this](websocketpp::connection_hdl) { on_closed(); });
   ws_->set_vector_write_handler(
@@ -121,7 +125,7 @@ void Session::on_message(WsEndpoint::message_ptr message) {
     return;
   }
   ++server_.metrics.frames_in;
-  server_.requests.handle(*this, message->get_payload());
+  server_.requests.handle(*this, state_, message->get_payload());
 }
 
 // ---------------------------------------------------------------- handshake
@@ -302,6 +306,9 @@ void Session::finish() {
     server_.hub.disconnect(*this);
     --server_.metrics.connections_open;
   }
+  server_.requests.forget(*this);
+  state_.reminders.cancel_all();
+  heartbeat_timer_.cancel();
   server_.sessions.erase(this);
   if (server_.shutting_down && server_.sessions.empty() && server_.on_drained) server_.on_drained();
 }

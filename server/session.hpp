@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/client_state.hpp"
 #include "server/frame.hpp"
 #include "server/participant.hpp"
 #include "server/server_context.hpp"
@@ -44,6 +45,7 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> close_watchdog();
+  asio::awaitable<void> heartbeat();
   void start_close_watchdog();
 
   // websocketpp's callbacks.
@@ -69,6 +71,8 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   std::vector<asio::const_buffer> gather_;  // reused iovec array of the writer
   asio::steady_timer writer_wake_;          // the writer sleeps on it; cancel() wakes it
   asio::steady_timer close_timer_;
+  asio::steady_timer heartbeat_timer_;  // handshake deadline, then the ping cycle
+  ClientState state_;
   bool writer_sleeping_ = false;
   bool overflowed_ = false;  // queue passed its limit: the writer closes with 1008
   bool shutdown_ = false;    // websocketpp is done: flush, then close the socket
@@ -78,6 +82,7 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   bool socket_closed_ = false;
   bool open_ = false;  // handshake done, registered in the hub
   bool finished_ = false;
+  bool pong_received_ = false;
 };
 
 }  // namespace loopchat

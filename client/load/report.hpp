@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/load/histogram.hpp"
+#include "common/histogram.hpp"
 #include "client/load/options.hpp"
 
 namespace loopchat::load {

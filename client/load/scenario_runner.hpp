@@ -14,7 +14,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 
-#include "client/load/histogram.hpp"
+#include "common/histogram.hpp"
 #include "client/load/options.hpp"
 #include "client/load/report.hpp"
 #include "client/ws_client.hpp"

@@ -1,4 +1,4 @@
-#include "client/load/histogram.hpp"
+#include "common/histogram.hpp"
 
 #include <gtest/gtest.h>
 

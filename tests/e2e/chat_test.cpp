@@ -88,7 +88,7 @@ TEST(Chat, PresenceOnJoinLeaveNickAndDisconnect) {
 }
 
 TEST(Chat, SeqOrderAcrossThreeSenders) {
-  ServerProcess server;
+  ServerProcess server({"--rate", "100000", "--burst", "1000"});
   constexpr int kPerSender = 200;
   run_async([&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;

@@ -45,7 +45,8 @@ TEST(Lifecycle, ClientsThatIgnoreTheCloseAreDroppedWithinTheDrainTimeout) {
 }
 
 TEST(Lifecycle, SlowConsumerIsClosedWith1008AndOthersKeepGoing) {
-  ServerProcess server({"--max-queue-bytes", "262144", "--close-timeout-ms", "200"});
+  ServerProcess server({"--max-queue-bytes", "262144", "--close-timeout-ms", "200", "--rate",
+                        "100000", "--burst", "100000"});
   run_async([&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     client::WsClientConfig tiny_buffer;

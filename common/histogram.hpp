@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace loopchat::load {
+namespace loopchat {
 
 class Histogram {
  public:
@@ -47,4 +47,4 @@ class Histogram {
   uint64_t max_ = 0;
 };
 
-}  // namespace loopchat::load
+}  // namespace loopchat

@@ -1,10 +1,10 @@
-#include "client/load/histogram.hpp"
+#include "common/histogram.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 
-namespace loopchat::load {
+namespace loopchat {
 
 namespace {
 constexpr unsigned kSubBits = 7;  // 128 sub-buckets per power of two
@@ -65,4 +65,4 @@ void Histogram::reset() {
   min_ = UINT64_MAX;
 }
 
-}  // namespace loopchat::load
+}  // namespace loopchat
