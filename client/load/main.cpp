@@ -30,10 +30,6 @@ int main(int argc, char** argv) {
   auto parsed = parse_options(argc, argv);
   if (auto* status = std::get_if<int>(&parsed)) return *status;
   const LoadOptions& options = std::get<LoadOptions>(parsed);
-  if (options.scenario == Scenario::mix) {
-    std::cerr << "loopchat-load: scenario 'mix' is not implemented yet\n";
-    return 2;
-  }
   raise_nofile_limit();
 
   asio::io_context io(1);

@@ -47,6 +47,18 @@ std::variant<LoadOptions, int> parse_options(int argc, char** argv) {
   app.add_option("--churn-rate", o.churn_per_s, "churn: connect/disconnect cycles per second")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  app.add_option("--fetches", o.fetches, "mix: fetches kept in flight (local delayed HTTP target)")
+      ->check(CLI::Range(0u, 100000u))
+      ->capture_default_str();
+  app.add_option("--fetch-delay-ms", o.fetch_delay_ms, "mix: the HTTP target answers after this")
+      ->check(CLI::Range(0u, 600000u))
+      ->capture_default_str();
+  app.add_option("--remind-rate", o.remind_per_s, "mix: remind requests per second in all")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--remind-after-ms", o.remind_after_ms, "mix: after_ms of each remind")
+      ->check(CLI::Range(0u, 3600000u))
+      ->capture_default_str();
   app.add_option("--json", o.json_path, "write the full report as JSON to this file");
   app.add_option("--chart", o.chart_path, "write an SVG chart of latency and rate over time");
   app.add_option("--slo", o.slo_text, "objectives, e.g. 'p99<50ms,loss=0': exit 1 if violated");

@@ -28,6 +28,10 @@ struct LoadOptions {
   uint32_t probe_interval_ms = 100;  // 0 disables the probe connection
   uint32_t src_ips = 0;              // 0: let the kernel pick; K: 127.0.0.1 .. 127.0.0.K
   double churn_per_s = 10;           // churn: connect+disconnect cycles per second
+  uint32_t fetches = 100;            // mix: fetches kept in flight
+  uint32_t fetch_delay_ms = 200;     // mix: the local HTTP target answers after this long
+  double remind_per_s = 100;         // mix: remind requests per second, all clients together
+  uint32_t remind_after_ms = 100;    // mix: after_ms of each remind
   std::string json_path;
   std::string chart_path;
   std::string slo_text;
@@ -40,6 +44,7 @@ struct LoadOptions {
   uint32_t setup_timeout_ms = 60000;           // connect+join phase, beyond what --ramp needs
   uint32_t stats_interval_ms = 1000;           // server `stats` polling on the probe connection
   uint32_t max_queue_bytes = 8 * 1024 * 1024;  // per connection, then sends are refused
+  uint32_t fetch_answer_timeout_ms = 30000;    // mix: a fetch unanswered this long is failed
 };
 
 // Options, or the exit status to leave with (0 after --help, 2 on a bad

@@ -72,6 +72,9 @@ std::map<std::string, double> LoadReport::slo_metrics() const {
     m["probe_max"] = probe_rtt.max_ms;
   }
   if (handshake.count) m["handshake_p99"] = handshake.p99_ms;
+  if (fetch_latency.count) m["fetch_p99"] = fetch_latency.p99_ms;
+  if (reminder_lateness.count) m["reminder_late_p99"] = reminder_lateness.p99_ms;
+  if (options.scenario == Scenario::mix) m["fetch_failed"] = static_cast<double>(fetches_failed);
   if (server_stats_seen) m["loop_lag_p99"] = loop_lag_p99_ms;
   return m;
 }
@@ -108,6 +111,10 @@ nlohmann::json LoadReport::to_json() const {
         {"probe_interval_ms", o.probe_interval_ms},
         {"src_ips", o.src_ips},
         {"churn_per_s", o.churn_per_s},
+        {"fetches", o.fetches},
+        {"fetch_delay_ms", o.fetch_delay_ms},
+        {"remind_per_s", o.remind_per_s},
+        {"remind_after_ms", o.remind_after_ms},
         {"slo", o.slo_text}}},
       {"measured_s", measured_s},
       {"connections",
@@ -136,6 +143,15 @@ nlohmann::json LoadReport::to_json() const {
         {"rss_bytes_end", server_rss_bytes_end},
         {"connections_end", server_connections_end},
         {"rss_per_connection_bytes", rss_per_connection_bytes}}},
+      {"mix",
+       {{"fetches_sent", fetches_sent},
+        {"fetches_ok", fetches_ok},
+        {"fetches_failed", fetches_failed},
+        {"fetch_http_requests", fetch_http_requests},
+        {"fetch_latency", summary_json(fetch_latency)},
+        {"reminders_sent", reminders_sent},
+        {"reminders_received", reminders_received},
+        {"reminder_lateness", summary_json(reminder_lateness)}}},
       {"close_codes", close_json},
       {"server_errors", server_errors},
       {"load_generator",
@@ -187,6 +203,15 @@ void LoadReport::print_summary(std::ostream& out) const {
       out << "  idle          " << fixed(rss_per_connection_bytes / 1024.0)
           << " KiB RSS per connection\n";
     }
+  }
+  if (o.scenario == Scenario::mix) {
+    out << "  fetches       " << fetches_ok << " ok, " << fetches_failed << " failed of "
+        << fetches_sent << " (" << o.fetches << " in flight, target delay " << o.fetch_delay_ms
+        << " ms); answer p50 " << fixed(fetch_latency.p50_ms) << " ms, p99 "
+        << fixed(fetch_latency.p99_ms) << ", max " << fixed(fetch_latency.max_ms) << " ms\n";
+    out << "  reminders     " << reminders_received << "/" << reminders_sent << " fired; late p50 "
+        << fixed(reminder_lateness.p50_ms) << " ms, p99 " << fixed(reminder_lateness.p99_ms)
+        << ", max " << fixed(reminder_lateness.max_ms) << " ms\n";
   }
   if (!close_codes.empty() || !server_errors.empty()) {
     out << "  seen         ";

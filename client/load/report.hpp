@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/histogram.hpp"
 #include "client/load/options.hpp"
+#include "common/histogram.hpp"
 
 namespace loopchat::load {
 
@@ -58,6 +58,13 @@ struct LoadReport {
   double server_rss_bytes_start = 0, server_rss_bytes_end = 0;
   double server_connections_end = 0;
   double rss_per_connection_bytes = 0;  // idle scenario
+
+  // mix: fetches (answer time includes the target's fetch_delay_ms) and reminders
+  // (lateness: arrival minus intended send + after_ms).
+  uint64_t fetches_sent = 0, fetches_ok = 0, fetches_failed = 0, fetch_http_requests = 0;
+  LatencySummary fetch_latency;
+  uint64_t reminders_sent = 0, reminders_received = 0;
+  LatencySummary reminder_lateness;
 
   std::map<int, uint64_t> close_codes;            // close frames received from the server
   std::map<std::string, uint64_t> server_errors;  // `error` frames by code

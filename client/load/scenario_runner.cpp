@@ -56,6 +56,14 @@ struct ScenarioRunner::Client {
   bool ended = false;
 };
 
+struct ScenarioRunner::FetchSlot {
+  explicit FetchSlot(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  uint64_t sent_us = 0;
+  bool waiting = false;
+  bool ok = false;
+};
+
 ScenarioRunner::ScenarioRunner(asio::io_context& io, LoadOptions options)
     : io_(io), options_(std::move(options)), base_(std::chrono::steady_clock::now()) {
   report_.options = options_;
@@ -127,6 +135,12 @@ asio::awaitable<void> ScenarioRunner::run() {
     report_.server_rss_bytes_start = report_.server_rss_bytes_end;
   }
 
+  if (options_.scenario == Scenario::mix && options_.fetches > 0) {
+    http_ = std::make_unique<DelayedHttpServer>(io_, options_.fetch_delay_ms);
+    fetch_url_ = "http://127.0.0.1:" + std::to_string(http_->port()) + "/p/";
+    LOOPCHAT_SPAWN(http_->serve());
+  }
+
   co_await ramp_clients();
   const uint64_t setup_deadline = now_us() + uint64_t{options_.setup_timeout_ms} * 1000;
   while (setup_pending_ > 0 && now_us() < setup_deadline) co_await sleep_for_ms(kSetupPollMs);
@@ -144,6 +158,13 @@ asio::awaitable<void> ScenarioRunner::run() {
     }
   }
   if (options_.scenario == Scenario::churn && options_.churn_per_s > 0) LOOPCHAT_SPAWN(churn());
+  if (options_.scenario == Scenario::mix && !clients_.empty()) {
+    for (uint32_t k = 0; k < options_.fetches; ++k) {
+      fetch_slots_.push_back(std::make_unique<FetchSlot>(io_));
+      LOOPCHAT_SPAWN(fetch_slot(k));
+    }
+    if (options_.remind_per_s > 0) LOOPCHAT_SPAWN(reminders());
+  }
 
   uint64_t next_second = measure_start_us_ + 1'000'000;
   const uint64_t drain_end = measure_end_us_ + uint64_t{options_.drain_ms} * 1000;
@@ -153,7 +174,8 @@ asio::awaitable<void> ScenarioRunner::run() {
       sample_second(now);
       next_second += 1'000'000;
     }
-    if (now >= measure_end_us_ && (received_ >= expected_ || now >= drain_end)) break;
+    if (now >= measure_end_us_ && ((received_ >= expected_ && !mix_pending()) || now >= drain_end))
+      break;
     // Computed before the co_await: GCC 12 cannot keep an initializer_list across it.
     const uint64_t wake = std::min(std::min(next_second, now + 10'000), drain_end);
     co_await sleep_until_us(wake);
@@ -270,7 +292,12 @@ void ScenarioRunner::on_client_text(Client& c, const std::string& data, uint64_t
     }
     return;
   }
+  if (*type == "fetched" || *type == "reminder") {
+    on_mix_answer(data, now);
+    return;
+  }
   if (*type == "error") {
+    on_mix_answer(data, now);  // an error answer to a fetch ends that fetch
     const auto j = nlohmann::json::parse(data, nullptr, false);
     std::string code = "unknown";
     if (j.is_object() && j.contains("code") && j["code"].is_string()) {
@@ -455,6 +482,97 @@ asio::awaitable<void> ScenarioRunner::churn_cycle(uint64_t cycle) {
 }
 
 //------------------------------------------------------------------------------
+// Mix: fetches held in flight against the local delayed HTTP target, and
+// reminders at an open-loop rate, while the chat runs.
+
+asio::awaitable<void> ScenarioRunner::fetch_slot(uint32_t slot) {
+  FetchSlot& f = *fetch_slots_[slot];
+  // Slot k always asks through client k: with fewer clients than slots a
+  // client holds several (bounded by the server's per-client limit).
+  Client& c = *clients_[slot % clients_.size()];
+  const std::string request_prefix = R"({"type":"fetch","id":"f)" + std::to_string(slot) +
+                                     R"(","url":")" + fetch_url_ + std::to_string(slot);
+  uint64_t n = 0;
+  while (!stopping_ && !c.ended && now_us() < measure_end_us_) {
+    f.waiting = true;
+    f.ok = false;
+    f.sent_us = now_us();
+    if (!c.ws.send_text(request_prefix + "?n=" + std::to_string(n++) + R"("})")) break;
+    ++report_.fetches_sent;
+    ++fetches_in_flight_;
+    f.timer.expires_after(std::chrono::milliseconds(options_.fetch_answer_timeout_ms));
+    co_await f.timer.async_wait(use_tuple);
+    --fetches_in_flight_;
+    if (f.waiting) {  // no answer in time (or the run is stopping)
+      f.waiting = false;
+      if (!stopping_) ++report_.fetches_failed;
+      continue;
+    }
+    if (f.ok) {
+      ++report_.fetches_ok;
+    } else {
+      ++report_.fetches_failed;
+      co_await sleep_for_ms(10);  // server_busy and the like: do not spin
+    }
+  }
+}
+
+asio::awaitable<void> ScenarioRunner::reminders() {
+  const double period_us = 1e6 / options_.remind_per_s;
+  double next = static_cast<double>(measure_start_us_);
+  uint64_t i = 0;
+  while (!stopping_ && next < static_cast<double>(measure_end_us_)) {
+    co_await sleep_until_us(static_cast<uint64_t>(next));
+    const uint64_t now = now_us();
+    while (next <= static_cast<double>(now) && next < static_cast<double>(measure_end_us_)) {
+      Client& c = *clients_[i % clients_.size()];
+      const auto intended = static_cast<uint64_t>(next);
+      next += period_us;
+      ++i;
+      if (c.ended) continue;
+      const std::string frame = R"({"type":"remind","id":"r)" +
+                                std::to_string(remind_due_us_.size()) + R"(","after_ms":)" +
+                                std::to_string(options_.remind_after_ms) + R"(,"text":"mix"})";
+      if (!c.ws.send_text(frame)) continue;
+      remind_due_us_.push_back(intended + uint64_t{options_.remind_after_ms} * 1000);
+      ++report_.reminders_sent;
+    }
+  }
+}
+
+// `fetched`, `reminder`, or an `error` that may answer a fetch; found by id.
+void ScenarioRunner::on_mix_answer(const std::string& data, uint64_t now) {
+  const auto j = nlohmann::json::parse(data, nullptr, false);
+  if (!j.is_object()) return;
+  const auto id_it = j.find("id");
+  if (id_it == j.end() || !id_it->is_string()) return;
+  const std::string& id = id_it->get_ref<const std::string&>();
+  if (id.size() < 2) return;
+  uint64_t index = 0;
+  for (size_t i = 1; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return;
+    index = index * 10 + static_cast<uint64_t>(id[i] - '0');
+  }
+  const std::string type = j.value("type", "");
+  if (id[0] == 'f' && index < fetch_slots_.size()) {
+    FetchSlot& f = *fetch_slots_[index];
+    if (!f.waiting) return;
+    f.waiting = false;
+    f.ok = type == "fetched" && j.value("status", 0) == 200;
+    if (f.ok) fetch_latency_.record(now > f.sent_us ? now - f.sent_us : 0);
+    f.timer.cancel();
+  } else if (id[0] == 'r' && type == "reminder" && index < remind_due_us_.size()) {
+    ++report_.reminders_received;
+    const uint64_t due = remind_due_us_[index];
+    reminder_lateness_.record(now > due ? now - due : 0);
+  }
+}
+
+bool ScenarioRunner::mix_pending() const {
+  return fetches_in_flight_ > 0 || report_.reminders_received < report_.reminders_sent;
+}
+
+//------------------------------------------------------------------------------
 // Accounting
 
 void ScenarioRunner::sample_second(uint64_t now) {
@@ -509,6 +627,9 @@ void ScenarioRunner::fill_report() {
   r.deliveries_lost = expected_ > received_ ? expected_ - received_ : 0;
   r.deliveries_per_s = r.measured_s > 0 ? static_cast<double>(received_) / r.measured_s : 0;
   r.probes_sent = probe_sent_us_.size();
+  r.fetch_latency = LatencySummary::of(fetch_latency_);
+  r.reminder_lateness = LatencySummary::of(reminder_lateness_);
+  if (http_) r.fetch_http_requests = http_->requests();
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   r.cpu_user_s = static_cast<double>(u.ru_utime.tv_sec) + u.ru_utime.tv_usec / 1e6;
@@ -539,6 +660,8 @@ asio::awaitable<void> ScenarioRunner::close_everything() {
     if (!c->ended) c->ws.close_socket();
   }
   for (auto* ws : churn_clients_) ws->close_socket();
+  for (auto& f : fetch_slots_) f->timer.cancel();
+  if (http_) http_->stop();
   if (probe_) probe_->close_socket();
   // The coroutines still suspended wake with operation_aborted and end.
   while (active_coroutines_ > 0) co_await sleep_for_ms(kSetupPollMs);

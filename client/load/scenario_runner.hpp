@@ -14,10 +14,11 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 
-#include "common/histogram.hpp"
+#include "client/load/delayed_http_server.hpp"
 #include "client/load/options.hpp"
 #include "client/load/report.hpp"
 #include "client/ws_client.hpp"
+#include "common/histogram.hpp"
 
 namespace loopchat::load {
 
@@ -48,6 +49,10 @@ class ScenarioRunner {
   void on_probe_text(const std::string& data, uint64_t now);
   asio::awaitable<void> churn();
   asio::awaitable<void> churn_cycle(uint64_t cycle);
+  asio::awaitable<void> fetch_slot(uint32_t slot);
+  asio::awaitable<void> reminders();
+  void on_mix_answer(const std::string& data, uint64_t now);
+  bool mix_pending() const;
   void sample_second(uint64_t now);
   asio::awaitable<void> close_everything();
   void fill_report();
@@ -79,6 +84,15 @@ class ScenarioRunner {
   bool stats_seen_ = false;
   double last_loop_lag_p99_ms_ = -1;
   std::vector<client::WsClient*> churn_clients_;
+
+  // mix: each fetch slot keeps one fetch in flight; its timer is cancelled by the answer.
+  struct FetchSlot;
+  std::unique_ptr<DelayedHttpServer> http_;
+  std::string fetch_url_;
+  std::vector<std::unique_ptr<FetchSlot>> fetch_slots_;
+  uint32_t fetches_in_flight_ = 0;
+  std::vector<uint64_t> remind_due_us_;  // by remind id: intended send time + after_ms
+  Histogram fetch_latency_, reminder_lateness_;
 
   // Resource use at the start of the measurement and of the current second.
   double cpu_start_s_ = 0, cpu_second_s_ = 0;

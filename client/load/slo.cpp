@@ -15,7 +15,8 @@ std::string_view trim(std::string_view s) {
 }
 
 bool is_time_metric(const std::string& metric) {
-  return metric != "loss" && metric != "loss_pct" && metric != "failed" && metric != "rate";
+  return metric != "loss" && metric != "loss_pct" && metric != "failed" && metric != "rate" &&
+         metric != "fetch_failed";
 }
 
 std::string format(double v) {
@@ -38,6 +39,9 @@ const std::map<std::string, std::string>& slo_metric_names() {
       {"probe_p99", "probe RTT p99 (ms)"},
       {"probe_max", "probe RTT max (ms)"},
       {"handshake_p99", "handshake time p99 (ms)"},
+      {"fetch_p99", "mix: fetch answer time p99, target delay included (ms)"},
+      {"fetch_failed", "mix: fetches failed (count)"},
+      {"reminder_late_p99", "mix: reminder lateness p99 (ms)"},
       {"loop_lag_p99", "server loop lag p99, worst poll (ms)"},
       {"loss", "deliveries lost (count)"},
       {"loss_pct", "deliveries lost (% of expected)"},
