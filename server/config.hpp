@@ -21,7 +21,13 @@ struct Config {
   bool quiet = false;
 
   // Connections and frames.
-  std::size_t max_connections = 100000;       // beyond: HTTP 503 at the upgrade
+  std::size_t max_connections = 100000;      // beyond: HTTP 503 at the upgrade
+  std::size_t max_connections_per_ip = 256;  // open per source address; beyond: 503 (0: off)
+  // Sources the per-address limit spares (a reverse proxy or local tools);
+  // loopback by default, so load tests on one machine are not capped.
+  std::vector<std::string> per_ip_exempt_cidrs = {"127.0.0.0/8", "::1"};
+  std::size_t max_handshake_bytes =
+      8192;  // HTTP request head; beyond: 431 (websocketpp caps at 16000)
   std::size_t max_message_bytes = 64 * 1024;  // a larger frame closes with 1009
   std::size_t max_queue_bytes = 1024 * 1024;  // outbound bytes queued per connection -> 1008
   std::uint32_t close_timeout_ms = 2000;      // wait for the peer's close reply, then drop

@@ -1,6 +1,7 @@
 #include "server/metrics.hpp"
 
 #include <sstream>
+#include <utility>
 
 namespace loopchat {
 namespace {
@@ -12,6 +13,26 @@ void metric(std::ostringstream& out, const char* name, const char* type, const c
 }
 
 }  // namespace
+
+const char* to_string(Limit limit) {
+  switch (limit) {
+    case Limit::connections:
+      return "connections";
+    case Limit::connections_per_ip:
+      return "connections_per_ip";
+    case Limit::handshake_bytes:
+      return "handshake_bytes";
+    case Limit::handshake_timeout:
+      return "handshake_timeout";
+    case Limit::message_bytes:
+      return "message_bytes";
+    case Limit::queue_bytes:
+      return "queue_bytes";
+    case Limit::ping_timeout:
+      return "ping_timeout";
+  }
+  return "?";
+}
 
 std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
   std::ostringstream out;
@@ -42,6 +63,22 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
          "# TYPE loopchat_closes_total counter\n";
   for (auto [code, count] : m.closes)
     out << "loopchat_closes_total{code=\"" << code << "\"} " << count << '\n';
+  out << "# HELP loopchat_limit_hits_total Requests, upgrades and connections refused or "
+         "closed by a limit.\n"
+         "# TYPE loopchat_limit_hits_total counter\n";
+  for (int i = 0; i < kLimitCount; ++i)
+    out << "loopchat_limit_hits_total{limit=\"" << to_string(Limit(i)) << "\"} " << m.limit_hits[i]
+        << '\n';
+  // The limits of requests answer with an error code: shown under their limit's name too.
+  constexpr std::pair<const char*, protocol::ErrorCode> kRequestLimits[] = {
+      {"rate", protocol::ErrorCode::rate_limited},
+      {"timers", protocol::ErrorCode::too_many_timers},
+      {"text_chars", protocol::ErrorCode::too_long},
+      {"busy", protocol::ErrorCode::server_busy},
+  };
+  for (auto [name, code] : kRequestLimits)
+    out << "loopchat_limit_hits_total{limit=\"" << name << "\"} "
+        << m.errors[static_cast<int>(code)] << '\n';
   out << "# HELP loopchat_loop_lag_ms Lateness of a 10 ms timer over the last 10 s.\n"
          "# TYPE loopchat_loop_lag_ms gauge\n"
       << "loopchat_loop_lag_ms{quantile=\"0.5\"} " << g.loop_lag_ms.p50 << '\n'

@@ -11,6 +11,21 @@
 
 namespace loopchat {
 
+// The limits whose hits /metrics counts (loopchat_limit_hits_total). The
+// request limits (rate, timers, ...) are counted as error answers and shown
+// there too; these are the ones that end or refuse a connection.
+enum class Limit {
+  connections,         // --max-connections: 503 at the upgrade
+  connections_per_ip,  // --max-connections-per-ip: 503 at the upgrade
+  handshake_bytes,     // --max-handshake-bytes: 431
+  handshake_timeout,   // --handshake-timeout-ms: dropped
+  message_bytes,       // --max-message-bytes: close 1009
+  queue_bytes,         // --max-queue-bytes: close 1008
+  ping_timeout,        // --ping-timeout-ms: close 1001
+};
+inline constexpr int kLimitCount = static_cast<int>(Limit::ping_timeout) + 1;
+const char* to_string(Limit limit);
+
 struct Metrics {
   std::uint64_t connections_accepted = 0;  // TCP accepts
   std::uint64_t connections_open = 0;      // WebSocket sessions past the handshake
@@ -26,9 +41,11 @@ struct Metrics {
   std::uint64_t messages_out = 0;  // `message` deliveries queued
   std::array<std::uint64_t, protocol::kErrorCodeCount> errors{};
   std::map<std::uint16_t, std::uint64_t> closes;  // by WebSocket close code
+  std::array<std::uint64_t, kLimitCount> limit_hits{};
 
   void count_error(protocol::ErrorCode code) { ++errors[static_cast<int>(code)]; }
   void count_close(std::uint16_t code) { ++closes[code]; }
+  void count_limit(Limit limit) { ++limit_hits[static_cast<int>(limit)]; }
 };
 
 // Gauges that live elsewhere, read at render time.

@@ -24,6 +24,18 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Open WebSocket connections; beyond: HTTP 503")
       ->check(CLI::PositiveNumber)
       ->group(limits);
+  app.add_option("--max-connections-per-ip", c.max_connections_per_ip,
+                 "Open WebSocket connections per source address; beyond: HTTP 503 (0: no limit)")
+      ->group(limits);
+  app.add_option("--per-ip-exempt", c.per_ip_exempt_cidrs,
+                 "CIDR whose sources --max-connections-per-ip spares (repeatable; replaces the "
+                 "loopback default)")
+      ->check([](const std::string& cidr) { return cidr_error(cidr); })
+      ->group(limits);
+  app.add_option("--max-handshake-bytes", c.max_handshake_bytes,
+                 "Largest HTTP request head (upgrade or page); beyond: HTTP 431")
+      ->check(CLI::Range(std::size_t(256), std::size_t(16000)))
+      ->group(limits);
   app.add_option("--max-message-bytes", c.max_message_bytes,
                  "Largest message a client may send; beyond: close 1009")
       ->check(CLI::Range(std::size_t(64), std::size_t(16) << 20))

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "server/config.hpp"
+#include "server/connections_per_source.hpp"
 #include "server/http_routes.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
@@ -28,6 +29,8 @@ struct ServerContext {
   std::unordered_set<Session*> sessions;
   bool shutting_down = false;
   std::function<void()> on_drained;  // called when the last session ends during shutdown
+  // Open connections by source address (--max-connections-per-ip).
+  ConnectionsPerSource per_source{config.max_connections_per_ip, config.per_ip_exempt_cidrs};
 };
 
 }  // namespace loopchat

@@ -47,6 +47,8 @@ Session::Session(asio::ip::tcp::socket socket, ServerContext& server)
       close_timer_(socket_.get_executor()),
       heartbeat_timer_(socket_.get_executor()),
       state_(socket_.get_executor(), server.config) {
+  std::error_code ec;
+  source_ = socket_.remote_endpoint(ec).address();  // unspecified if the peer is already gone
   server_.sessions.insert(this);
   ws_ = endpoint().get_connection();
   ws_->set_max_message_size(server_.config.max_message_bytes);
@@ -90,6 +92,8 @@ void Session::start() {
       executor, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
   asio::co_spawn(
       executor, [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
+  asio::co_spawn(
+      executor, [self = shared_from_this()] { return self->heartbeat(); }, asio::detached);
 }
 
 // ------------------------------------------------------------------- reading
@@ -104,11 +108,14 @@ asio::awaitable<void> Session::read_loop() {
     if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec) break;
     server_.metrics.bytes_in += n;
+    if (handshake_too_large(n)) break;
     // websocketpp consumes less only when it stopped reading (closed, failed).
     bool stopped = ws_->read_all(shared_read_buffer.data(), n) < n;
     // websocketpp itself may have started a close (1002, 1007, 1009): bound it.
     if (ws_->get_state() == websocketpp::session::state::closing && close_code_ == 0) {
       close_code_ = ws_->get_local_close_code();
+      if (close_code_ == websocketpp::close::status::message_too_big)
+        server_.metrics.count_limit(Limit::message_bytes);
       start_close_watchdog();
     }
     if (stopped) break;
@@ -117,6 +124,27 @@ asio::awaitable<void> Session::read_loop() {
   // Completes websocketpp's pending read, if any, so it runs its close/fail
   // path and releases the read handler that keeps its connection alive.
   ws_->eof();
+}
+
+// An HTTP request head over --max-handshake-bytes is answered 431 by us,
+// before websocketpp (whose own, fixed cap is 16000 bytes) sees the rest.
+bool Session::handshake_too_large(std::size_t just_read) {
+  if (ws_->get_state() != websocketpp::session::state::connecting || open_) return false;
+  handshake_bytes_ += just_read;
+  if (handshake_bytes_ <= server_.config.max_handshake_bytes) return false;
+  // Unless this read completes the head within the limit.
+  std::string_view head(shared_read_buffer.data(), just_read);
+  auto end = head.find("\r\n\r\n");
+  if (end != std::string_view::npos &&
+      handshake_bytes_ - just_read + end + 4 <= server_.config.max_handshake_bytes)
+    return false;
+  server_.metrics.count_limit(Limit::handshake_bytes);
+  ++server_.metrics.handshakes_rejected;
+  enqueue(
+      Frame::raw("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+                 "Content-Type: text/plain\r\nContent-Length: 23\r\n\r\nrequest head too large\n"));
+  shutdown_ = true;  // the writer sends the answer, then closes the socket
+  return true;
 }
 
 void Session::on_message(WsEndpoint::message_ptr message) {
@@ -139,11 +167,23 @@ bool Session::on_validate() {
     ++server_.metrics.handshakes_rejected;
     return false;
   }
-  if (server_.shutting_down || server_.metrics.connections_open >= server_.config.max_connections) {
+  bool full = server_.metrics.connections_open >= server_.config.max_connections;
+  if (server_.shutting_down || full) {
     ws_->set_status(websocketpp::http::status_code::service_unavailable);
     ws_->set_body("server full\n");
     ++server_.metrics.handshakes_rejected;
-    log::warn("connection limit reached (", server_.config.max_connections, "): upgrade refused");
+    if (full) {
+      server_.metrics.count_limit(Limit::connections);
+      log::warn("connection limit reached (", server_.config.max_connections, "): upgrade refused");
+    }
+    return false;
+  }
+  if (!server_.per_source.admits(source_)) {
+    ws_->set_status(websocketpp::http::status_code::service_unavailable);
+    ws_->set_body("too many connections from your address\n");
+    ++server_.metrics.handshakes_rejected;
+    // Counted, not logged: a host hammering the limit would flood the log.
+    server_.metrics.count_limit(Limit::connections_per_ip);
     return false;
   }
   return true;
@@ -161,7 +201,9 @@ void Session::on_http() {
 
 void Session::on_open() {
   open_ = true;
+  heartbeat_timer_.cancel();  // the handshake deadline: the ping cycle starts
   ++server_.metrics.connections_open;
+  server_.per_source.opened(source_);
   server_.hub.connect(*this);
 }
 
@@ -210,6 +252,7 @@ std::error_code Session::on_shutdown() {
 asio::awaitable<void> Session::write_loop() {
   while (!socket_closed_) {
     if (overflowed_ && !closing_) {
+      server_.metrics.count_limit(Limit::queue_bytes);
       log::info("slow consumer ", name, ": over ", server_.config.max_queue_bytes,
                 " queued bytes, closing 1008");
       queued_bytes_ = 0;
@@ -238,6 +281,45 @@ asio::awaitable<void> Session::write_loop() {
     }
   }
   drop_socket();
+}
+
+// ---------------------------------------------------------------- heartbeat
+
+// First the handshake deadline (on_open cancels it), then a WebSocket ping
+// every ping_interval_ms; a ping unanswered for ping_timeout_ms closes 1001.
+asio::awaitable<void> Session::heartbeat() {
+  using std::chrono::milliseconds;
+  heartbeat_timer_.expires_after(milliseconds(server_.config.handshake_timeout_ms));
+  co_await heartbeat_timer_.async_wait(use_tuple);
+  if (finished_ || socket_closed_) co_return;
+  if (!open_) {
+    if (ws_->get_state() == websocketpp::session::state::connecting) {
+      server_.metrics.count_limit(Limit::handshake_timeout);
+      log::info("handshake not finished within ", server_.config.handshake_timeout_ms,
+                " ms: dropped");
+    }
+    drop_socket();
+    co_return;
+  }
+  for (;;) {
+    heartbeat_timer_.expires_after(milliseconds(server_.config.ping_interval_ms));
+    co_await heartbeat_timer_.async_wait(use_tuple);
+    if (finished_ || closing_ || ws_->get_state() != websocketpp::session::state::open) co_return;
+    pong_received_ = false;
+    std::error_code ec;
+    ws_->ping("", ec);
+    if (ec) co_return;
+    heartbeat_timer_.expires_after(milliseconds(server_.config.ping_timeout_ms));
+    co_await heartbeat_timer_.async_wait(use_tuple);
+    if (finished_ || closing_ || ws_->get_state() != websocketpp::session::state::open) co_return;
+    if (!pong_received_) {
+      server_.metrics.count_limit(Limit::ping_timeout);
+      log::info("no pong from ", name, " within ", server_.config.ping_timeout_ms,
+                " ms: closing 1001");
+      close(1001, "ping timeout");
+      co_return;
+    }
+  }
 }
 
 // ------------------------------------------------------------------ closing
@@ -305,6 +387,7 @@ void Session::finish() {
       log::info("closed ", name, " with ", code);
     server_.hub.disconnect(*this);
     --server_.metrics.connections_open;
+    server_.per_source.closed(source_);
   }
   server_.requests.forget(*this);
   state_.reminders.cancel_all();

@@ -62,9 +62,13 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   void drop_socket();
   void finish();
 
+  bool handshake_too_large(std::size_t just_read);
+
   asio::ip::tcp::socket socket_;
   ServerContext& server_;
-  WsEndpoint::connection_ptr ws_;  // websocketpp's protocol state for this connection
+  asio::ip::address source_;         // the peer's address, for --max-connections-per-ip
+  std::size_t handshake_bytes_ = 0;  // read before the upgrade completed
+  WsEndpoint::connection_ptr ws_;    // websocketpp's protocol state for this connection
 
   std::deque<FramePtr> queue_;  // frames not yet written, oldest first
   std::size_t queued_bytes_ = 0;
