@@ -112,10 +112,12 @@ asio::awaitable<void> Session::read_loop() {
     // websocketpp consumes less only when it stopped reading (closed, failed).
     bool stopped = ws_->read_all(shared_read_buffer.data(), n) < n;
     // websocketpp itself may have started a close (1002, 1007, 1009): bound it.
-    if (ws_->get_state() == websocketpp::session::state::closing && close_code_ == 0) {
-      close_code_ = ws_->get_local_close_code();
-      if (close_code_ == websocketpp::close::status::message_too_big)
-        server_.metrics.count_limit(Limit::message_bytes);
+    if (ws_->get_state() == websocketpp::session::state::closing && !watchdog_started_) {
+      if (close_code_ == 0) {
+        close_code_ = ws_->get_local_close_code();
+        if (close_code_ == websocketpp::close::status::message_too_big)
+          server_.metrics.count_limit(Limit::message_bytes);
+      }
       start_close_watchdog();
     }
     if (stopped) break;
@@ -239,8 +241,25 @@ std::error_code Session::on_write(const std::vector<websocketpp::transport::buff
   // pong, close): copied, since websocketpp reuses its buffers.
   std::string bytes;
   for (const auto& b : buffers) bytes.append(b.buf, b.len);
+  if (invalid_close_reason_answer(bytes)) {
+    // RFC 6455 8.1: text that is not UTF-8 fails the connection with 1007;
+    // websocketpp says 1002 for a close reason. Its close frame, patched.
+    bytes[2] = static_cast<char>(1007 >> 8);
+    bytes[3] = static_cast<char>(1007 & 0xFF);
+    close_code_ = 1007;
+  }
   enqueue(Frame::raw(std::move(bytes)));
   return {};
+}
+
+// Whether `bytes` is websocketpp's answer to a close whose reason is not
+// UTF-8: the only close it sends with this reason.
+bool Session::invalid_close_reason_answer(std::string_view bytes) const {
+  constexpr std::string_view kReason = "Invalid close reason";
+  return ws_->get_local_close_code() == websocketpp::close::status::protocol_error &&
+         ws_->get_local_close_reason() == kReason && bytes.size() == 4 + kReason.size() &&
+         static_cast<unsigned char>(bytes[0]) == 0x88 &&
+         static_cast<std::size_t>(bytes[1]) == 2 + kReason.size() && bytes.substr(4) == kReason;
 }
 
 std::error_code Session::on_shutdown() {

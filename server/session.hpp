@@ -63,6 +63,7 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   void finish();
 
   bool handshake_too_large(std::size_t just_read);
+  bool invalid_close_reason_answer(std::string_view bytes) const;
 
   asio::ip::tcp::socket socket_;
   ServerContext& server_;
