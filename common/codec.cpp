@@ -165,6 +165,7 @@ json event_json(const Event& event) {
                {"room", e.room},
                {"name", e.name},
                {"event", presence_name(e.event)}};
+          if (e.old_name) o["old"] = *e.old_name;
         } else if constexpr (std::is_same_v<T, Message>) {
           o = message_json(e);
         } else if constexpr (std::is_same_v<T, History>) {
@@ -248,7 +249,11 @@ Event read_event(std::string_view type, const json& o) {
     PresenceEvent event = what == "leave"  ? PresenceEvent::leave
                           : what == "nick" ? PresenceEvent::nick
                                            : PresenceEvent::join;
-    return Presence{get_or<std::string>(o, "room", ""), get_or<std::string>(o, "name", ""), event};
+    Presence presence{get_or<std::string>(o, "room", ""), get_or<std::string>(o, "name", ""), event,
+                      std::nullopt};
+    if (const json* old = field(o, "old"); old != nullptr && old->is_string())
+      presence.old_name = old->get<std::string>();
+    return presence;
   }
   if (type == "message") return read_message(o);
   if (type == "history") {

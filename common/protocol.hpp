@@ -93,6 +93,7 @@ struct Presence {
   std::string room;
   std::string name;
   PresenceEvent event = PresenceEvent::join;
+  std::optional<std::string> old_name;  // `nick` only: the name before (extension: "old")
 };
 struct Message {
   std::string room;

@@ -69,8 +69,8 @@ Room* Hub::open_room(const std::string& name) {
 
 void Hub::leave_room(Participant& p, Room& room) {
   room.remove(p);
-  room.broadcast(Frame::text(
-      protocol::encode(protocol::Presence{room.name(), p.name, protocol::PresenceEvent::leave})));
+  room.broadcast(Frame::text(protocol::encode(
+      protocol::Presence{room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt})));
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
 }
 
@@ -88,8 +88,8 @@ Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
       return failure(ErrorCode::server_busy, "too many rooms on this server", id);
     }
     if (room->empty()) empty_rooms_.erase(room->empty_position);
-    room->broadcast(Frame::text(
-        protocol::encode(protocol::Presence{room->name(), p.name, protocol::PresenceEvent::join})));
+    room->broadcast(Frame::text(protocol::encode(
+        protocol::Presence{room->name(), p.name, protocol::PresenceEvent::join, std::nullopt})));
     room->add(p);
   }
   send(p, protocol::Joined{room->name(), room->size(), id});
@@ -110,12 +110,13 @@ Hub::Outcome Hub::nick(Participant& p, const protocol::Nick& request,
   if (request.name == p.name) return std::nullopt;
   if (names_.contains(request.name))
     return failure(ErrorCode::name_taken, request.name + " is taken", id);
-  names_.erase(p.name);
+  std::string old_name = std::move(p.name);
+  names_.erase(old_name);
   p.name = request.name;
   names_.emplace(p.name, &p);
   for (const Participant::Membership& m : p.memberships)
     m.room->broadcast(Frame::text(protocol::encode(protocol::Presence{
-                          m.room->name(), p.name, protocol::PresenceEvent::nick})),
+                          m.room->name(), p.name, protocol::PresenceEvent::nick, old_name})),
                       &p);
   return std::nullopt;
 }

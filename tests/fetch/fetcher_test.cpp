@@ -9,7 +9,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "tests/fetch/test_dns_server.hpp"
-#include "tests/fetch/test_http_server.hpp"
+#include "tests/support/test_http_server.hpp"
 
 namespace loopchat {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/fetch/test_http_server.hpp"
+#include "tests/support/test_http_server.hpp"
 
 #include <charconv>
 #include <optional>

@@ -509,13 +509,14 @@ TEST(CodecEvents, JoinedAndLeft) {
 
 TEST(CodecEvents, PresenceEveryEvent) {
   for (PresenceEvent what : {PresenceEvent::join, PresenceEvent::leave, PresenceEvent::nick}) {
-    Presence back = event_round_trip<Presence>(Presence{"room", "bob", what});
+    Presence back = event_round_trip<Presence>(Presence{"room", "bob", what, std::nullopt});
     EXPECT_EQ(back.room, "room");
     EXPECT_EQ(back.name, "bob");
     EXPECT_EQ(back.event, what);
   }
-  EXPECT_EQ(json::parse(encode(Presence{"r", "n", PresenceEvent::leave}))["event"], "leave");
-  EXPECT_EQ(json::parse(encode(Presence{"r", "n", PresenceEvent::nick}))["event"], "nick");
+  EXPECT_EQ(json::parse(encode(Presence{"r", "n", PresenceEvent::leave, std::nullopt}))["event"],
+            "leave");
+  EXPECT_EQ(json::parse(encode(Presence{"r", "n", PresenceEvent::nick, "o"}))["event"], "nick");
 }
 
 TEST(CodecEvents, Message) {

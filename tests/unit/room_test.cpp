@@ -47,7 +47,7 @@ class RoomTest : public ::testing::Test {
           }
         }
       EXPECT_EQ(memberships, position == order.end() ? 0u : 1u) << p->label();
-      EXPECT_EQ(p->in_room(&room), position != order.end()) << p->label();
+      EXPECT_EQ(p->in_room(room.name()), position != order.end()) << p->label();
     }
     EXPECT_EQ(order.size(), room.size());
     std::sort(order.begin(), order.end());
