@@ -8,6 +8,49 @@
 namespace loopchat::test {
 namespace {
 
+TEST(Options, HelpListsEveryLimitAndBadOptionsExitWith2) {
+  CommandResult help = run_command({LOOPCHAT_SERVER_BIN, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* option : {"--bind",
+                             "--port",
+                             "--quiet",
+                             "--max-connections",
+                             "--max-message-bytes",
+                             "--max-queue-bytes",
+                             "--max-text-chars",
+                             "--history",
+                             "--ping-interval-ms",
+                             "--ping-timeout-ms",
+                             "--handshake-timeout-ms",
+                             "--max-timers-per-client",
+                             "--rate",
+                             "--burst",
+                             "--fetch-timeout-ms",
+                             "--fetch-max-bytes",
+                             "--fetch-max-redirects",
+                             "--max-fetches",
+                             "--max-fetches-per-client",
+                             "--fetch-allow",
+                             "--drain-timeout-ms"})
+    EXPECT_NE(help.out.find(option), std::string::npos) << option;
+  EXPECT_NE(help.out.find("1048576"), std::string::npos) << "defaults are shown";
+
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--bogus"},
+                                       {"--port", "http"},
+                                       {"--port", "70000"},
+                                       {"--fetch-allow", "10.0.0.0/33"},
+                                       {"--max-queue-bytes", "-5"},
+                                       {"extra"}}) {
+    bad.insert(bad.begin(), LOOPCHAT_SERVER_BIN);
+    CommandResult result = run_command(bad);
+    EXPECT_EQ(result.exit_code, 2) << bad[1];
+    EXPECT_FALSE(result.err.empty()) << bad[1] << ": no message";
+  }
+  CommandResult taken = run_command({LOOPCHAT_SERVER_BIN, "--bind", "203.0.113.1", "--port", "0"});
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_NE(taken.err.find("cannot serve"), std::string::npos) << taken.err;
+}
+
 TEST(Lifecycle, SigtermSends1001ToEveryClientAndExitsZero) {
   ServerProcess server;
   run_async([&]() -> asio::awaitable<void> {

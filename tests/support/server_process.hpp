@@ -44,6 +44,16 @@ class ServerProcess {
   bool exited_ = false;
 };
 
+// Runs a program to its end (bounded by `timeout`, then SIGKILL): its exit
+// status and what it printed.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // One blocking HTTP/1.0 GET over loopback: status code and body.
 struct HttpResult {
   int status = 0;
