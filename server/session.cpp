@@ -396,6 +396,17 @@ void Session::finish() {
   if (finished_) return;
   finished_ = true;
   if (open_) {
+    namespace status = websocketpp::close::status;
+    // websocketpp fails a connection itself (1002, 1007, 1009; also for a
+    // peer's close with an invalid code or reason) and may end it within the
+    // same read_all(): count its code, not the peer's.
+    auto local = ws_->get_local_close_code();
+    bool failed_here = local == status::protocol_error || local == status::invalid_payload ||
+                       local == status::message_too_big;
+    if (close_code_ == 0 && failed_here && ws_->get_remote_close_code() != local) {
+      close_code_ = ws_->get_local_close_code();
+      if (close_code_ == status::message_too_big) server_.metrics.count_limit(Limit::message_bytes);
+    }
     // Who closed first decides the code counted: we (or websocketpp, for a
     // protocol error) or the peer; 1006 when the TCP connection just ended.
     std::uint16_t code = close_code_ != 0 ? close_code_ : ws_->get_remote_close_code();

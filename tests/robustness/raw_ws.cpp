@@ -119,10 +119,16 @@ int RawWsClient::upgrade(std::chrono::milliseconds timeout) {
   send(
       "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  int status = upgrade_answer(timeout);
+  if (status == 0) throw std::runtime_error("connection ended during the upgrade");
+  return status;
+}
+
+int RawWsClient::upgrade_answer(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   std::size_t end;
   while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
-    if (!fill(deadline)) throw std::runtime_error("connection ended during the upgrade");
+    if (!fill(deadline)) return 0;
   head_ = buffer_.substr(0, end);
   buffer_.erase(0, end + 4);
   if (head_.compare(0, 9, "HTTP/1.1 ") != 0 || head_.size() < 12)

@@ -43,6 +43,9 @@ class RawWsClient {
   // Sends a valid upgrade for /ws and reads the answer's head; returns its
   // status code (101 when upgraded). The welcome frame is left unread.
   int upgrade(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Reads the head of the server's HTTP answer (to a request the test sent
+  // itself); its status, or 0 when the connection ended without one.
+  int upgrade_answer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // The answer's head (status line and headers) of the last upgrade().
   const std::string& response_head() const { return head_; }
 

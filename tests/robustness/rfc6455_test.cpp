@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "tests/robustness/metrics_probe.hpp"
 #include "tests/robustness/raw_ws.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -59,6 +60,9 @@ class Rfc6455 : public ::testing::Test {
       // The server may already have closed the TCP connection: allowed.
     }
     EXPECT_TRUE(c->ended()) << "the server kept the connection open after failing it";
+    // Counted under the code it was failed with, once.
+    std::string counted = "loopchat_closes_total{code=\"" + std::to_string(code) + "\"}";
+    EXPECT_TRUE(eventually([&] { return metric(server_->port(), counted) == 1; })) << counted;
   }
 
   // The server must answer a valid `ping` request sent as `bytes`.
