@@ -46,7 +46,7 @@ Session::Session(asio::ip::tcp::socket socket, ServerContext& server)
       writer_wake_(socket_.get_executor(), asio::steady_timer::time_point::max()),
       close_timer_(socket_.get_executor()),
       heartbeat_timer_(socket_.get_executor()),
-      state_(socket_.get_executor(), server.config) {
+      state_(server.config) {
   std::error_code ec;
   source_ = socket_.remote_endpoint(ec).address();  // unspecified if the peer is already gone
   server_.sessions.insert(this);
@@ -215,8 +215,15 @@ void Session::deliver(const FramePtr& frame) {
   if (!open_ || closing_ || overflowed_ || ws_->get_state() != websocketpp::session::state::open)
     return;
   if (queued_bytes_ + frame->size() > server_.config.max_queue_bytes) {
-    overflowed_ = true;  // the writer closes us; never the caller, mid-broadcast
-    wake_writer();
+    overflowed_ = true;  // never closed by the caller, mid-broadcast
+    if (writer_sleeping_) {
+      wake_writer();  // it drops the backlog and closes
+    } else {
+      // Its write may never end (the peer stopped reading): close once the
+      // broadcast is done; the close watchdog then bounds the wait.
+      asio::post(socket_.get_executor(),
+                 [self = shared_from_this()] { self->close_slow_consumer(); });
+    }
     return;
   }
   enqueue(frame);
@@ -271,12 +278,9 @@ std::error_code Session::on_shutdown() {
 asio::awaitable<void> Session::write_loop() {
   while (!socket_closed_) {
     if (overflowed_ && !closing_) {
-      server_.metrics.count_limit(Limit::queue_bytes);
-      log::info("slow consumer ", name, ": over ", server_.config.max_queue_bytes,
-                " queued bytes, closing 1008");
       queued_bytes_ = 0;
       queue_.clear();  // nothing is in flight between writes
-      close(1008, "slow consumer: send queue full");
+      close_slow_consumer();
     }
     if (queue_.empty()) {
       if (shutdown_) break;
@@ -342,6 +346,14 @@ asio::awaitable<void> Session::heartbeat() {
 }
 
 // ------------------------------------------------------------------ closing
+
+void Session::close_slow_consumer() {
+  if (closing_ || socket_closed_) return;
+  server_.metrics.count_limit(Limit::queue_bytes);
+  log::info("slow consumer ", name, ": over ", server_.config.max_queue_bytes,
+            " queued bytes, closing 1008");
+  close(1008, "slow consumer: send queue full");
+}
 
 void Session::close(std::uint16_t code, std::string_view reason) {
   if (closing_ || socket_closed_) return;
@@ -420,7 +432,6 @@ void Session::finish() {
     server_.per_source.closed(source_);
   }
   server_.requests.forget(*this);
-  state_.reminders.cancel_all();
   heartbeat_timer_.cancel();
   server_.sessions.erase(this);
   if (server_.shutting_down && server_.sessions.empty() && server_.on_drained) server_.on_drained();

@@ -47,6 +47,7 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   asio::awaitable<void> close_watchdog();
   asio::awaitable<void> heartbeat();
   void start_close_watchdog();
+  void close_slow_consumer();
 
   // websocketpp's callbacks.
   bool on_validate();

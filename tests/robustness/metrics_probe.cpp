@@ -22,6 +22,18 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
+asio::awaitable<bool> co_eventually(std::function<bool()> condition,
+                                    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) co_return false;
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  co_return true;
+}
+
 std::string limit_hits(const std::string& limit) {
   return "loopchat_limit_hits_total{limit=\"" + limit + "\"}";
 }

@@ -69,9 +69,11 @@ std::string close_frame(std::uint16_t code, std::string_view reason) {
   return make_frame(0x8, payload);
 }
 
-RawWsClient::RawWsClient(std::uint16_t port, const std::string& source) {
+RawWsClient::RawWsClient(std::uint16_t port, const std::string& source, int receive_buffer_bytes) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (receive_buffer_bytes > 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
   if (!source.empty()) {
     sockaddr_in local{};
     local.sin_family = AF_INET;

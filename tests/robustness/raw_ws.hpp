@@ -35,7 +35,10 @@ class RawWsClient {
   using Clock = std::chrono::steady_clock;
 
   // Connects to 127.0.0.1:port (from `source` if given) without a handshake.
-  explicit RawWsClient(std::uint16_t port, const std::string& source = {});
+  // A small `receive_buffer_bytes` (SO_RCVBUF) makes a client that does not
+  // read push back on the server quickly.
+  explicit RawWsClient(std::uint16_t port, const std::string& source = {},
+                       int receive_buffer_bytes = 0);
   ~RawWsClient();
   RawWsClient(const RawWsClient&) = delete;
   RawWsClient& operator=(const RawWsClient&) = delete;
