@@ -59,6 +59,11 @@ std::variant<LoadOptions, int> parse_options(int argc, char** argv) {
   app.add_option("--remind-after-ms", o.remind_after_ms, "mix: after_ms of each remind")
       ->check(CLI::Range(0u, 3600000u))
       ->capture_default_str();
+  app.add_option("--server-pid", o.server_pid,
+                 "the server's process id on this host: report its CPU time per delivery and "
+                 "RSS from /proc")
+      ->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
   app.add_option("--json", o.json_path, "write the full report as JSON to this file");
   app.add_option("--chart", o.chart_path, "write an SVG chart of latency and rate over time");
   app.add_option("--slo", o.slo_text, "objectives, e.g. 'p99<50ms,loss=0': exit 1 if violated");

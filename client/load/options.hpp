@@ -32,6 +32,7 @@ struct LoadOptions {
   uint32_t fetch_delay_ms = 200;     // mix: the local HTTP target answers after this long
   double remind_per_s = 100;         // mix: remind requests per second, all clients together
   uint32_t remind_after_ms = 100;    // mix: after_ms of each remind
+  int server_pid = 0;                // > 0: read the server's CPU and RSS from /proc (same host)
   std::string json_path;
   std::string chart_path;
   std::string slo_text;

@@ -92,6 +92,7 @@ nlohmann::json LoadReport::to_json() const {
                            {"probe_p99_ms", s.probe_p99_ms},
                            {"loop_lag_p99_ms", s.loop_lag_p99_ms},
                            {"cpu_pct", s.cpu_pct},
+                           {"server_cpu_pct", s.server_cpu_pct},
                            {"connections", s.connections}});
   }
   nlohmann::json close_json = nlohmann::json::object();
@@ -142,7 +143,14 @@ nlohmann::json LoadReport::to_json() const {
         {"rss_bytes_start", server_rss_bytes_start},
         {"rss_bytes_end", server_rss_bytes_end},
         {"connections_end", server_connections_end},
-        {"rss_per_connection_bytes", rss_per_connection_bytes}}},
+        {"rss_per_connection_bytes", rss_per_connection_bytes},
+        {"pid", o.server_pid},
+        {"cpu_s", server_cpu_s},
+        {"cpu_pct", server_cpu_pct},
+        {"cpu_us_per_delivery", server_cpu_us_per_delivery},
+        {"run_delay_pct", server_run_delay_pct},
+        {"proc_rss_bytes_start", server_proc_rss_bytes_start},
+        {"proc_rss_bytes_end", server_proc_rss_bytes_end}}},
       {"mix",
        {{"fetches_sent", fetches_sent},
         {"fetches_ok", fetches_ok},
@@ -158,6 +166,7 @@ nlohmann::json LoadReport::to_json() const {
        {{"cpu_user_s", cpu_user_s},
         {"cpu_system_s", cpu_system_s},
         {"cpu_pct", cpu_pct},
+        {"run_delay_pct", run_delay_pct},
         {"saturated", cpu_saturated}}},
       {"series", series_json},
       {"slo",
@@ -213,6 +222,12 @@ void LoadReport::print_summary(std::ostream& out) const {
         << fixed(reminder_lateness.p50_ms) << " ms, p99 " << fixed(reminder_lateness.p99_ms)
         << ", max " << fixed(reminder_lateness.max_ms) << " ms\n";
   }
+  if (server_cpu_s >= 0) {
+    out << "  server /proc  CPU " << fixed(server_cpu_pct, 0) << "% of one core ("
+        << fixed(server_cpu_s) << " s), " << fixed(server_cpu_us_per_delivery, 3)
+        << " us per delivery; waited for a CPU " << fixed(server_run_delay_pct, 0) << "%; RSS "
+        << fixed(server_proc_rss_bytes_end / 1048576.0, 1) << " MiB\n";
+  }
   if (!close_codes.empty() || !server_errors.empty()) {
     out << "  seen         ";
     for (const auto& [code, n] : close_codes) out << " close " << code << " x" << n << ";";
@@ -220,7 +235,8 @@ void LoadReport::print_summary(std::ostream& out) const {
     out << "\n";
   }
   out << "  load gen CPU  " << fixed(cpu_pct, 0) << "% of one core (user " << fixed(cpu_user_s)
-      << " s, sys " << fixed(cpu_system_s) << " s)\n";
+      << " s, sys " << fixed(cpu_system_s) << " s); waited for a CPU " << fixed(run_delay_pct, 0)
+      << "%\n";
   if (cpu_saturated) {
     out << "  WARNING: the load generator used over 90% of its core: the figures describe it, "
            "not the server\n";

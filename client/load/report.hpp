@@ -32,6 +32,7 @@ struct SecondSample {
   double probe_p99_ms = 0;
   double loop_lag_p99_ms = -1;  // latest server stats; -1 when none came
   double cpu_pct = 0;           // the load generator's own CPU, % of one core
+  double server_cpu_pct = -1;   // --server-pid: the server's CPU, % of one core
   uint64_t connections = 0;
 };
 
@@ -58,6 +59,9 @@ struct LoadReport {
   double server_rss_bytes_start = 0, server_rss_bytes_end = 0;
   double server_connections_end = 0;
   double rss_per_connection_bytes = 0;  // idle scenario
+  // --server-pid: from /proc over the measurement window (drain included).
+  double server_cpu_s = -1, server_cpu_pct = -1, server_cpu_us_per_delivery = -1;
+  double server_proc_rss_bytes_start = -1, server_proc_rss_bytes_end = -1;
 
   // mix: fetches (answer time includes the target's fetch_delay_ms) and reminders
   // (lateness: arrival minus intended send + after_ms).
@@ -70,6 +74,9 @@ struct LoadReport {
   std::map<std::string, uint64_t> server_errors;  // `error` frames by code
 
   double cpu_user_s = 0, cpu_system_s = 0, cpu_pct = 0;
+  // Time runnable but waiting for a CPU, % of the window (/proc schedstat): how
+  // much other work on the machine took the core. -1 when unknown.
+  double run_delay_pct = -1, server_run_delay_pct = -1;
   bool cpu_saturated = false;
 
   std::vector<SecondSample> series;

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -32,6 +34,40 @@ double cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// utime + stime of another process on this host, from /proc/PID/stat; -1 if unreadable.
+double process_cpu_seconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto comm_end = stat.rfind(')');  // the command name may hold spaces
+  if (comm_end == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(comm_end + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt: fields 3 to 13
+  unsigned long long utime = 0, stime = 0;
+  if (!(fields >> utime >> stime)) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Resident set size of a process on this host, from /proc/PID/statm; -1 if unreadable.
+double process_rss_bytes(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  unsigned long long size = 0, resident = 0;
+  if (!(in >> size >> resident)) return -1;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// Nanoseconds a process spent runnable but waiting for a CPU (/proc/PID/schedstat,
+// second field): other work on the machine took its core. -1 if unreadable.
+double run_delay_seconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/schedstat");
+  unsigned long long on_cpu = 0, waiting = 0;
+  if (!(in >> on_cpu >> waiting)) return -1;
+  return static_cast<double>(waiting) / 1e9;
 }
 
 double number_or(const nlohmann::json& j, const char* key, double fallback) {
@@ -152,6 +188,11 @@ asio::awaitable<void> ScenarioRunner::run() {
   measure_end_us_ = measure_start_us_ + static_cast<uint64_t>(options_.duration_s * 1e6);
   second_start_us_ = measure_start_us_;
   cpu_start_s_ = cpu_second_s_ = cpu_seconds();
+  server_cpu_start_s_ = server_cpu_second_s_ = process_cpu_seconds(options_.server_pid);
+  report_.server_proc_rss_bytes_start = process_rss_bytes(options_.server_pid);
+  const std::string server_pid = std::to_string(options_.server_pid);
+  const double self_wait_start = run_delay_seconds("self");
+  const double server_wait_start = options_.server_pid > 0 ? run_delay_seconds(server_pid) : -1;
   if (options_.rate_per_sender > 0) {
     for (uint32_t s = 0; s < options_.senders && s < clients_.size(); ++s) {
       if (clients_[s]->joined) LOOPCHAT_SPAWN(sender(*clients_[s], s));
@@ -186,7 +227,26 @@ asio::awaitable<void> ScenarioRunner::run() {
   report_.measured_s =
       static_cast<double>(std::min(end, measure_end_us_) - measure_start_us_) / 1e6;
   const double cpu = cpu_seconds() - cpu_start_s_;
-  report_.cpu_pct = 100.0 * cpu / (static_cast<double>(end - measure_start_us_) / 1e6);
+  const double window_s = static_cast<double>(end - measure_start_us_) / 1e6;
+  report_.cpu_pct = 100.0 * cpu / window_s;
+  if (self_wait_start >= 0) {
+    report_.run_delay_pct = 100.0 * (run_delay_seconds("self") - self_wait_start) / window_s;
+  }
+  if (server_wait_start >= 0) {
+    const double wait = run_delay_seconds(server_pid);
+    if (wait >= 0) report_.server_run_delay_pct = 100.0 * (wait - server_wait_start) / window_s;
+  }
+  if (server_cpu_start_s_ >= 0) {
+    const double server_cpu = process_cpu_seconds(options_.server_pid);
+    if (server_cpu >= 0) {
+      report_.server_cpu_s = server_cpu - server_cpu_start_s_;
+      report_.server_cpu_pct = 100.0 * report_.server_cpu_s / window_s;
+      if (received_ > 0)
+        report_.server_cpu_us_per_delivery =
+            1e6 * report_.server_cpu_s / static_cast<double>(received_);
+    }
+    report_.server_proc_rss_bytes_end = process_rss_bytes(options_.server_pid);
+  }
   fill_report();
 
   co_await close_everything();
@@ -589,6 +649,12 @@ void ScenarioRunner::sample_second(uint64_t now) {
   const double wall = static_cast<double>(now - second_start_us_) / 1e6;
   s.cpu_pct = wall > 0 ? 100.0 * (cpu - cpu_second_s_) / wall : 0;
   cpu_second_s_ = cpu;
+  if (server_cpu_second_s_ >= 0) {
+    const double server_cpu = process_cpu_seconds(options_.server_pid);
+    if (server_cpu >= 0 && wall > 0)
+      s.server_cpu_pct = 100.0 * (server_cpu - server_cpu_second_s_) / wall;
+    server_cpu_second_s_ = server_cpu;
+  }
   for (const auto& c : clients_) s.connections += c->ended ? 0 : 1;
   // Scale a partial last second to a rate.
   if (wall > 0 && wall < 0.95) {

@@ -96,6 +96,7 @@ class ScenarioRunner {
 
   // Resource use at the start of the measurement and of the current second.
   double cpu_start_s_ = 0, cpu_second_s_ = 0;
+  double server_cpu_start_s_ = -1, server_cpu_second_s_ = -1;
   uint64_t second_start_us_ = 0;
 };
 
