@@ -12,13 +12,12 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }
 
-GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server, Listener& listener,
-                                   LoopLagMonitor& lag)
+GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server,
+                                   std::function<void()> stop_services)
     : signals_(io, SIGINT, SIGTERM),
       drain_timer_(io),
       server_(server),
-      listener_(listener),
-      lag_(lag) {
+      stop_services_(std::move(stop_services)) {
   asio::co_spawn(io, run(), asio::detached);
 }
 
@@ -27,8 +26,7 @@ asio::awaitable<void> GracefulShutdown::run() {
   if (ec) co_return;
   log::info("signal ", signal, ": closing ", server_.sessions.size(), " connections");
   server_.shutting_down = true;
-  listener_.stop();
-  lag_.stop();
+  stop_services_();
   // Close frames go out now; the sessions leave the set as their sockets close.
   std::vector<Session*> sessions(server_.sessions.begin(), server_.sessions.end());
   for (Session* session : sessions) session->close(1001, "server shutting down");

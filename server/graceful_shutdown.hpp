@@ -5,16 +5,18 @@
 
 #include <asio.hpp>
 
-#include "server/listener.hpp"
-#include "server/loop_lag_monitor.hpp"
+#include <functional>
+
 #include "server/server_context.hpp"
 
 namespace loopchat {
 
 class GracefulShutdown {
  public:
-  GracefulShutdown(asio::io_context& io, ServerContext& server, Listener& listener,
-                   LoopLagMonitor& lag);
+  // `stop_services` stops accepting and every service that would keep the
+  // loop alive (timers, monitors); the sessions are closed here.
+  GracefulShutdown(asio::io_context& io, ServerContext& server,
+                   std::function<void()> stop_services);
 
  private:
   asio::awaitable<void> run();
@@ -22,8 +24,7 @@ class GracefulShutdown {
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
   ServerContext& server_;
-  Listener& listener_;
-  LoopLagMonitor& lag_;
+  std::function<void()> stop_services_;
 };
 
 }  // namespace loopchat

@@ -1,7 +1,6 @@
 #include "server/http_routes.hpp"
 
 #include "server/process_stats.hpp"
-#include "server/reminders.hpp"
 #include "server/web_assets.hpp"
 
 namespace loopchat {
@@ -18,7 +17,7 @@ HttpResponse HttpRoutes::route(std::string_view method, std::string_view target)
         .uptime_s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
         .loop_lag_ms = lag_.window(),
-        .reminders_pending = Reminders::pending_total(),
+        .reminders_pending = reminders_.pending(),
         .fetches_in_flight = fetcher_.in_flight(),
         .fetches_started = fetcher_.counters().started,
         .fetches_succeeded = fetcher_.counters().succeeded};

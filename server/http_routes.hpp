@@ -9,6 +9,7 @@
 #include "server/hub.hpp"
 #include "server/loop_lag_monitor.hpp"
 #include "server/metrics.hpp"
+#include "server/reminder_queue.hpp"
 
 namespace loopchat {
 
@@ -20,14 +21,15 @@ struct HttpResponse {
 
 class HttpRoutes {
  public:
-  HttpRoutes(const Metrics& metrics, const Hub& hub, const Fetcher& fetcher,
-             const LoopLagMonitor& lag)
-      : metrics_(metrics), hub_(hub), fetcher_(fetcher), lag_(lag) {}
+  HttpRoutes(const Metrics& metrics, const Hub& hub, const ReminderQueue& reminders,
+             const Fetcher& fetcher, const LoopLagMonitor& lag)
+      : metrics_(metrics), hub_(hub), reminders_(reminders), fetcher_(fetcher), lag_(lag) {}
   HttpResponse route(std::string_view method, std::string_view target) const;
 
  private:
   const Metrics& metrics_;
   const Hub& hub_;
+  const ReminderQueue& reminders_;
   const Fetcher& fetcher_;
   const LoopLagMonitor& lag_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

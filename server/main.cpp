@@ -16,6 +16,7 @@
 #include "server/metrics.hpp"
 #include "server/options.hpp"
 #include "server/process_stats.hpp"
+#include "server/reminder_queue.hpp"
 #include "server/request_handler.hpp"
 
 int main(int argc, char** argv) {
@@ -33,10 +34,15 @@ int main(int argc, char** argv) {
 
     Metrics metrics;
     Hub hub(config, metrics);
+    ReminderQueue reminders(io, config.max_timers_per_client,
+                            [&hub](Participant& owner, const std::string& text,
+                                   const protocol::RequestId& id, std::chrono::milliseconds late) {
+                              hub.send(owner, protocol::Reminder{text, late.count(), id});
+                            });
     Fetcher fetcher(io, config.fetch, config.dns);
     LoopLagMonitor lag(io);
-    RequestHandler requests(config, metrics, hub, fetcher, lag);
-    HttpRoutes http(metrics, hub, fetcher, lag);
+    RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
+    HttpRoutes http(metrics, hub, reminders, fetcher, lag);
     ServerContext server{.config = config,
                          .metrics = metrics,
                          .hub = hub,
@@ -48,9 +54,14 @@ int main(int argc, char** argv) {
 
     asio::ip::tcp::endpoint where(asio::ip::make_address(config.bind_address), config.port);
     Listener listener(io, server, where);
-    GracefulShutdown shutdown(io, server, listener, lag);
+    GracefulShutdown shutdown(io, server, [&] {
+      listener.stop();
+      lag.stop();
+      reminders.stop();
+    });
     listener.start();
     lag.start();
+    reminders.start();
 
     auto bound = listener.local_endpoint();
     std::cout << "loopchat-server listening on " << bound.address().to_string() << ':'

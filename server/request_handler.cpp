@@ -59,7 +59,7 @@ void RequestHandler::handle(Participant& from, ClientState& state, std::string_v
                        hub_.send(from, stats(id));
                        return std::nullopt;
                      },
-                     [&](const protocol::Remind& r) { return remind(from, state, r, id); },
+                     [&](const protocol::Remind& r) { return remind(from, r, id); },
                      [&](const protocol::Fetch& r) { return fetch(from, r, id); },
                  },
                  request.body);
@@ -78,17 +78,9 @@ RequestHandler::Outcome RequestHandler::say(Participant& from, ClientState& stat
   return hub_.say(from, request, id);
 }
 
-RequestHandler::Outcome RequestHandler::remind(Participant& from, ClientState& state,
-                                               const protocol::Remind& request,
+RequestHandler::Outcome RequestHandler::remind(Participant& from, const protocol::Remind& request,
                                                const protocol::RequestId& id) {
-  // The reminder dies with the connection (Reminders::cancel_all), so `from`
-  // is alive whenever it fires.
-  bool scheduled = state.reminders.schedule(
-      std::chrono::milliseconds(request.after_ms),
-      [this, &from, text = request.text, id](std::chrono::milliseconds late) {
-        hub_.send(from, protocol::Reminder{text, late.count(), id});
-      });
-  if (!scheduled)
+  if (!reminders_.schedule(from, std::chrono::milliseconds(request.after_ms), request.text, id))
     return protocol::Error{ErrorCode::too_many_timers,
                            "at most " + std::to_string(config_.max_timers_per_client) +
                                " pending reminders per connection",

@@ -13,18 +13,27 @@
 #include "server/hub.hpp"
 #include "server/loop_lag_monitor.hpp"
 #include "server/metrics.hpp"
+#include "server/reminder_queue.hpp"
 
 namespace loopchat {
 
 class RequestHandler {
  public:
-  RequestHandler(const Config& config, Metrics& metrics, Hub& hub, Fetcher& fetcher,
-                 const LoopLagMonitor& lag)
-      : config_(config), metrics_(metrics), hub_(hub), fetcher_(fetcher), lag_(lag) {}
+  RequestHandler(const Config& config, Metrics& metrics, Hub& hub, ReminderQueue& reminders,
+                 Fetcher& fetcher, const LoopLagMonitor& lag)
+      : config_(config),
+        metrics_(metrics),
+        hub_(hub),
+        reminders_(reminders),
+        fetcher_(fetcher),
+        lag_(lag) {}
 
   void handle(Participant& from, ClientState& state, std::string_view frame);
-  // The connection is going away: its fetches end without answers.
-  void forget(Participant& from) { fetcher_.cancel_all(&from); }
+  // The connection is going away: its reminders and fetches end unanswered.
+  void forget(Participant& from) {
+    reminders_.cancel_all(from);
+    fetcher_.cancel_all(&from);
+  }
 
   protocol::Stats stats(const protocol::RequestId& id) const;
 
@@ -32,14 +41,14 @@ class RequestHandler {
   using Outcome = Hub::Outcome;
   Outcome say(Participant& from, ClientState& state, const protocol::Say& request,
               const protocol::RequestId& id);
-  Outcome remind(Participant& from, ClientState& state, const protocol::Remind& request,
-                 const protocol::RequestId& id);
+  Outcome remind(Participant& from, const protocol::Remind& request, const protocol::RequestId& id);
   Outcome fetch(Participant& from, const protocol::Fetch& request, const protocol::RequestId& id);
   void fail(Participant& to, const protocol::Error& error);
 
   const Config& config_;
   Metrics& metrics_;
   Hub& hub_;
+  ReminderQueue& reminders_;
   Fetcher& fetcher_;
   const LoopLagMonitor& lag_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
