@@ -34,13 +34,19 @@ std::string required_string(const json& object, const char* name) {
   return value->get<std::string>();
 }
 
+// A JSON integer that fits in 64 signed bits (floats and larger numbers don't).
+std::optional<std::int64_t> as_int64(const json& value) {
+  if (!value.is_number_integer()) return std::nullopt;
+  if (value.is_number_unsigned() &&
+      value.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+    return std::nullopt;
+  return value.get<std::int64_t>();
+}
+
 std::optional<std::int64_t> optional_integer(const json& object, const char* name) {
   const json* value = field(object, name);
   if (value == nullptr) return std::nullopt;
-  if (value->is_number_integer() &&
-      !(value->is_number_unsigned() &&
-        value->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())))
-    return value->get<std::int64_t>();
+  if (auto number = as_int64(*value)) return number;
   throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " must be an integer"};
 }
 
@@ -66,10 +72,7 @@ RequestId read_id(const json& object) {
   if (value == nullptr) return {};
   if (value->is_string() && utf8_length(value->get_ref<const std::string&>()) <= kMaxIdChars)
     return value->get<std::string>();
-  if (value->is_number_integer() &&
-      !(value->is_number_unsigned() &&
-        value->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())))
-    return value->get<std::int64_t>();
+  if (auto number = as_int64(*value)) return *number;
   throw Invalid{ErrorCode::bad_request,
                 "id must be an integer or a string of at most 64 characters"};
 }

@@ -1,20 +1,13 @@
 #include "server/hub.hpp"
 
-#include <chrono>
-
 #include "common/codec.hpp"
 #include "server/log.hpp"
+#include "server/wall_clock.hpp"
 
 namespace loopchat {
 namespace {
 
 using protocol::ErrorCode;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 protocol::Error failure(ErrorCode code, std::string message, const protocol::RequestId& id) {
   return protocol::Error{code, std::move(message), id};
@@ -129,7 +122,8 @@ Hub::Outcome Hub::post(Participant& p, const std::string& room_name, std::string
                        const protocol::RequestId& id) {
   Room* room = find_joined(p, room_name);
   if (room == nullptr) return failure(ErrorCode::not_in_room, "join " + room_name + " first", id);
-  protocol::Message message{room_name, p.name, std::move(text), room->next_seq(), now_ms(), id};
+  protocol::Message message{room_name,        p.name,          std::move(text),
+                            room->next_seq(), wall_clock_ms(), id};
   // Encoded and framed once; every member (the sender too) gets these bytes.
   FramePtr frame = Frame::text(protocol::encode(message));
   room->remember(frame);

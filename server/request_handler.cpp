@@ -2,17 +2,12 @@
 
 #include "common/codec.hpp"
 #include "server/process_stats.hpp"
+#include "server/wall_clock.hpp"
 
 namespace loopchat {
 namespace {
 
 using protocol::ErrorCode;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 template <typename... Ts>
 struct Overloaded : Ts... {
@@ -52,7 +47,7 @@ void RequestHandler::handle(Participant& from, ClientState& state, std::string_v
                      [&](const protocol::Say& r) { return say(from, state, r, id); },
                      [&](const protocol::HistoryRequest& r) { return hub_.history(from, r, id); },
                      [&](const protocol::Ping&) -> Outcome {
-                       hub_.send(from, protocol::Pong{now_ms(), id});
+                       hub_.send(from, protocol::Pong{wall_clock_ms(), id});
                        return std::nullopt;
                      },
                      [&](const protocol::StatsRequest&) -> Outcome {
