@@ -43,11 +43,13 @@ int main(int argc, char** argv) {
     LoopLagMonitor lag(io);
     RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
     HttpRoutes http(metrics, hub, reminders, fetcher, lag);
+    WriteFlusher flusher(io.get_executor());
     ServerContext server{.config = config,
                          .metrics = metrics,
                          .hub = hub,
                          .requests = requests,
                          .http = http,
+                         .flusher = flusher,
                          .sessions = {},
                          .shutting_down = false,
                          .on_drained = {}};

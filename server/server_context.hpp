@@ -12,6 +12,7 @@
 #include "server/http_routes.hpp"
 #include "server/hub.hpp"
 #include "server/metrics.hpp"
+#include "server/write_flusher.hpp"
 
 namespace loopchat {
 
@@ -24,6 +25,7 @@ struct ServerContext {
   Hub& hub;
   RequestHandler& requests;
   const HttpRoutes& http;
+  WriteFlusher& flusher;
   // Every live session, for shutdown. Non-owning: a session removes itself
   // when its socket closes.
   std::unordered_set<Session*> sessions;

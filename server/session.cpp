@@ -15,6 +15,10 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Frames gathered into one write: asio passes at most 64 buffers to writev.
 constexpr std::size_t kMaxGather = 64;
 
+// The iovec array of every write: writes are synchronous (non-blocking), so
+// the loop needs only one.
+std::vector<asio::const_buffer> shared_gather;
+
 // One read buffer for the whole loop: a read is handed to websocketpp (which
 // copies what it keeps) before the next one, so an idle connection holds no
 // read buffer of its own.
@@ -214,26 +218,47 @@ void Session::on_open() {
 void Session::deliver(const FramePtr& frame) {
   if (!open_ || closing_ || overflowed_ || ws_->get_state() != websocketpp::session::state::open)
     return;
-  if (queued_bytes_ + frame->size() > server_.config.max_queue_bytes) {
-    overflowed_ = true;  // never closed by the caller, mid-broadcast
-    if (writer_sleeping_) {
-      wake_writer();  // it drops the backlog and closes
-    } else {
-      // Its write may never end (the peer stopped reading): close once the
-      // broadcast is done; the close watchdog then bounds the wait.
-      asio::post(socket_.get_executor(),
-                 [self = shared_from_this()] { self->close_slow_consumer(); });
-    }
+  if (queue_.bytes() + frame->size() > server_.config.max_queue_bytes) {
+    // Not closed here, mid-broadcast: in a task of its own, right after.
+    overflowed_ = true;
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()] { self->close_slow_consumer(); });
     return;
   }
   enqueue(frame);
 }
 
 void Session::enqueue(FramePtr frame) {
-  queued_bytes_ += frame->size();
   ++server_.metrics.frames_out;
-  queue_.push_back(std::move(frame));
-  wake_writer();
+  queue_.push(std::move(frame));
+  if (!flush_scheduled_ && !write_blocked_ && !socket_closed_) {
+    flush_scheduled_ = true;
+    server_.flusher.schedule(shared_from_this());
+  }
+}
+
+void Session::flush() {
+  flush_scheduled_ = false;
+  while (!queue_.empty() && !write_blocked_ && !socket_closed_) {
+    shared_gather.clear();
+    std::size_t offered = queue_.gather(shared_gather, kMaxGather);
+    std::error_code ec;
+    std::size_t written = socket_.write_some(shared_gather, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      write_blocked_ = true;
+      break;
+    }
+    if (ec) {
+      if (!quiet_error(ec)) log::info("write error: ", ec.message());
+      drop_socket();
+      return;
+    }
+    ++server_.metrics.writes;
+    server_.metrics.bytes_out += written;
+    queue_.consume(written);
+    if (written < offered) write_blocked_ = true;  // the kernel's buffer is full
+  }
+  if (write_blocked_ || (shutdown_ && queue_.empty())) wake_writer();
 }
 
 void Session::wake_writer() {
@@ -275,33 +300,24 @@ std::error_code Session::on_shutdown() {
   return {};
 }
 
+// Waits while the socket would block, and ends the connection once
+// websocketpp is done and everything queued has been written.
 asio::awaitable<void> Session::write_loop() {
   while (!socket_closed_) {
-    if (overflowed_ && !closing_) {
-      queued_bytes_ = 0;
-      queue_.clear();  // nothing is in flight between writes
-      close_slow_consumer();
-    }
-    if (queue_.empty()) {
-      if (shutdown_) break;
-      writer_sleeping_ = true;
-      co_await writer_wake_.async_wait(use_tuple);
+    if (write_blocked_) {
+      auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_write, use_tuple);
+      if (ec) break;
+      write_blocked_ = false;
+      flush();
       continue;
     }
-    gather_.clear();
-    for (std::size_t i = 0; i < queue_.size() && i < kMaxGather; ++i)
-      gather_.push_back(asio::buffer(queue_[i]->bytes()));
-    auto [ec, written] = co_await asio::async_write(socket_, gather_, use_tuple);
-    ++server_.metrics.writes;
-    server_.metrics.bytes_out += written;
-    if (ec) {
-      if (!quiet_error(ec)) log::info("write error: ", ec.message());
-      break;
+    if (shutdown_) {
+      flush();
+      if (queue_.empty() || socket_closed_) break;
+      continue;
     }
-    for (std::size_t i = gather_.size(); i > 0; --i) {
-      queued_bytes_ -= queue_.front()->size();
-      queue_.pop_front();
-    }
+    writer_sleeping_ = true;
+    co_await writer_wake_.async_wait(use_tuple);
   }
   drop_socket();
 }
@@ -352,6 +368,7 @@ void Session::close_slow_consumer() {
   server_.metrics.count_limit(Limit::queue_bytes);
   log::info("slow consumer ", name, ": over ", server_.config.max_queue_bytes,
             " queued bytes, closing 1008");
+  queue_.drop_unstarted();  // its backlog goes; the close frame follows what was started
   close(1008, "slow consumer: send queue full");
 }
 
@@ -396,7 +413,6 @@ void Session::drop_socket() {
   close_timer_.cancel();
   wake_writer();
   queue_.clear();
-  queued_bytes_ = 0;
   finish();
 }
 

@@ -1,26 +1,27 @@
-// One client connection, from the accepted socket to its close. Two
-// coroutines own it: the reader (waits until the socket is readable, reads
-// into the loop's shared buffer and feeds websocketpp, which parses the
-// handshake and frames and calls back on each message) and the writer (sleeps
-// until frames are queued, then writes everything queued in one gathered
-// write). Each holds a shared_ptr to the session: it lives until both end.
+// One client connection, from the accepted socket to its close. Coroutines
+// own it: the reader (waits until the socket is readable, reads into the
+// loop's shared buffer and feeds websocketpp, which parses the handshake and
+// frames and calls back on each message), the writer (waits for a socket that
+// would block to become writable, and ends the connection) and the heartbeat.
+// Each holds a shared_ptr to the session: it lives until all have ended.
 //
-// Outbound frames are bounded in bytes (Config::max_queue_bytes): past the
-// limit deliver() only marks the session, and the writer, not the caller,
-// drops the backlog and closes with 1008. So a broadcast never closes a
-// connection while it iterates a room.
+// Outbound frames wait in a queue bounded in bytes (Config::max_queue_bytes)
+// and leave once per loop turn, gathered into one write (WriteFlusher). Past
+// the limit deliver() only marks the session; the backlog is dropped and the
+// connection closed with 1008 from a task of its own, so a broadcast never
+// closes a connection while it iterates a room.
 #pragma once
 
 #include <asio.hpp>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 #include "server/client_state.hpp"
 #include "server/frame.hpp"
+#include "server/frame_queue.hpp"
 #include "server/participant.hpp"
 #include "server/server_context.hpp"
 #include "server/ws_config.hpp"
@@ -40,6 +41,8 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   void close(std::uint16_t code, std::string_view reason);
   // Closes the socket at once (shutdown past its drain timeout).
   void drop() { drop_socket(); }
+  // Writes what is queued, as far as the socket takes it (WriteFlusher).
+  void flush();
 
  private:
   asio::awaitable<void> read_loop();
@@ -72,17 +75,17 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
   std::size_t handshake_bytes_ = 0;  // read before the upgrade completed
   WsEndpoint::connection_ptr ws_;    // websocketpp's protocol state for this connection
 
-  std::deque<FramePtr> queue_;  // frames not yet written, oldest first
-  std::size_t queued_bytes_ = 0;
-  std::vector<asio::const_buffer> gather_;  // reused iovec array of the writer
-  asio::steady_timer writer_wake_;          // the writer sleeps on it; cancel() wakes it
+  FrameQueue queue_;                // frames not yet written
+  asio::steady_timer writer_wake_;  // the writer sleeps on it; cancel() wakes it
   asio::steady_timer close_timer_;
   asio::steady_timer heartbeat_timer_;  // handshake deadline, then the ping cycle
   ClientState state_;
   bool writer_sleeping_ = false;
-  bool overflowed_ = false;  // queue passed its limit: the writer closes with 1008
-  bool shutdown_ = false;    // websocketpp is done: flush, then close the socket
-  bool closing_ = false;     // we started the close handshake
+  bool flush_scheduled_ = false;  // in the WriteFlusher's list
+  bool write_blocked_ = false;    // the socket took less than offered: the writer waits
+  bool overflowed_ = false;       // queue passed its limit: closing with 1008
+  bool shutdown_ = false;         // websocketpp is done: flush, then close the socket
+  bool closing_ = false;          // we started the close handshake
   bool watchdog_started_ = false;
   std::uint16_t close_code_ = 0;  // the close code we sent first, if we did
   bool socket_closed_ = false;
