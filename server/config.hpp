@@ -38,6 +38,7 @@ struct Config {
   std::size_t history_default_limit = 50;  // `history` without `limit`
   std::size_t max_rooms = 100000;          // rooms kept; empty ones are evicted first
   std::size_t max_rooms_per_client = 64;   // joins beyond -> server_busy
+  std::size_t presence_max_members = 0;    // no join/leave presence in larger rooms (0: always)
   protocol::RequestRules rules;            // text, name and room lengths
 
   // Timers (issue: timers and fetches).

@@ -60,10 +60,17 @@ Room* Hub::open_room(const std::string& name) {
   return raw;
 }
 
+// Join and leave presence costs a frame to every member: filling a room of n
+// costs n²/2 deliveries. --presence-max-members turns it off for big rooms.
+bool Hub::announces_presence(const Room& room) const {
+  return config_.presence_max_members == 0 || room.size() <= config_.presence_max_members;
+}
+
 void Hub::leave_room(Participant& p, Room& room) {
   room.remove(p);
-  room.broadcast(Frame::text(protocol::encode(
-      protocol::Presence{room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt})));
+  if (announces_presence(room))
+    room.broadcast(Frame::text(protocol::encode(
+        protocol::Presence{room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt})));
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
 }
 
@@ -81,8 +88,9 @@ Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
       return failure(ErrorCode::server_busy, "too many rooms on this server", id);
     }
     if (room->empty()) empty_rooms_.erase(room->empty_position);
-    room->broadcast(Frame::text(protocol::encode(
-        protocol::Presence{room->name(), p.name, protocol::PresenceEvent::join, std::nullopt})));
+    if (announces_presence(*room))
+      room->broadcast(Frame::text(protocol::encode(
+          protocol::Presence{room->name(), p.name, protocol::PresenceEvent::join, std::nullopt})));
     room->add(p);
   }
   send(p, protocol::Joined{room->name(), room->size(), id});

@@ -51,6 +51,7 @@ class Hub {
   Room* find_joined(Participant& p, const std::string& room);
   Room* open_room(const std::string& name);  // nullptr when the room limit is reached
   void leave_room(Participant& p, Room& room);
+  bool announces_presence(const Room& room) const;
   std::string next_guest_name();
 
   const Config& config_;

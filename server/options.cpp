@@ -65,6 +65,9 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--max-rooms-per-client", c.max_rooms_per_client, "Rooms one connection may join")
       ->check(CLI::PositiveNumber)
       ->group(limits);
+  app.add_option("--presence-max-members", c.presence_max_members,
+                 "Rooms with more members get no join/leave presence (0: all rooms do)")
+      ->group(limits);
 
   auto timers = "Timers";
   app.add_option("--close-timeout-ms", c.close_timeout_ms, "Wait for a close reply, then drop")

@@ -40,7 +40,7 @@ struct WsConfig : websocketpp::config::core {
   // websocketpp copies our reads into this per-connection buffer; it is part
   // of every idle connection's memory, so it is small. Larger reads are fed
   // to it in pieces.
-  static const size_t connection_read_buffer_size = 1024;
+  static const size_t connection_read_buffer_size = 256;
   // The real limit is set at run time from Config::max_message_bytes.
   static const size_t max_message_size = 64 * 1024;
   static const size_t max_http_body_size = 0;  // requests carry no body

@@ -95,7 +95,8 @@ std::string Renderer::presence(const protocol::Presence& p, const View& view) co
       what = name + " left" + (where.empty() ? "" : where);
       break;
     case protocol::PresenceEvent::nick:
-      what = "someone is now known as " + name + where;
+      what = (p.old_name ? sanitize(*p.old_name) : std::string("someone")) + " is now known as " +
+             name + where;
       break;
   }
   return stamp(now_ms()) + paint(kNotice, "-- " + what);

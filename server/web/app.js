@@ -267,7 +267,7 @@
     const r = state.rooms.get(m.room);
     if (!r) return;
     const name = String(m.name);
-    const old = m.old || m.old_name || m.previous;
+    const old = m.old;
     let text;
     if (m.event === 'join') { text = `${name} joined`; if (r.members !== null) r.members++; }
     else if (m.event === 'leave') { text = `${name} left`; if (r.members !== null && r.members > 1) r.members--; }

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,6 +55,8 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) 
 
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test that crashes must not leave its server running.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
     ::execv(argv[0], argv.data());

@@ -194,6 +194,27 @@ TEST_F(HubTest, JoinAnswersJoinedWithMemberCountAndPresenceToOthers) {
   EXPECT_EQ(hub.active_rooms(), 1u);
 }
 
+TEST_F(HubTest, PresenceMaxMembersSilencesJoinAndLeaveInBigRooms) {
+  config.presence_max_members = 2;
+  FakeParticipant& a = connect();
+  FakeParticipant& b = connect();
+  FakeParticipant& c = connect();
+  join(a, "big");
+  join(b, "big");  // 1 member before: announced
+  EXPECT_EQ(a.events_of<protocol::Presence>().size(), 1u);
+  join(c, "big");  // 2 members before: still announced
+  EXPECT_EQ(a.events_of<protocol::Presence>().size(), 2u);
+  FakeParticipant& d = connect();
+  clear_all();
+  join(d, "big");  // 3 members: silent
+  for (FakeParticipant* other : {&a, &b, &c}) EXPECT_TRUE(other->frames.empty());
+  leave(d, "big");  // 3 left: silent
+  for (FakeParticipant* other : {&a, &b, &c}) EXPECT_TRUE(other->frames.empty());
+  leave(c, "big");  // 2 left: announced
+  EXPECT_EQ(a.events_of<protocol::Presence>().size(), 1u);
+  EXPECT_EQ(a.events_of<protocol::Presence>().at(0).event, PresenceEvent::leave);
+}
+
 TEST_F(HubTest, JoiningAgainIsHarmless) {
   FakeParticipant& a = connect();
   FakeParticipant& b = connect();
