@@ -64,6 +64,12 @@ std::variant<LoadOptions, int> parse_options(int argc, char** argv) {
                  "RSS from /proc")
       ->check(CLI::Range(0, 1 << 30))
       ->capture_default_str();
+  app.add_option("--steps", o.broadcast_steps,
+                 "broadcast: client counts run in turn (e.g. 1000,2000,5000), stopping at the "
+                 "first whose p95 reaches --step-p95-ms or that loses a delivery")
+      ->delimiter(',');
+  app.add_option("--step-p95-ms", o.broadcast_p95_ms, "broadcast: the p95 limit of a step")
+      ->capture_default_str();
   app.add_option("--json", o.json_path, "write the full report as JSON to this file");
   app.add_option("--chart", o.chart_path, "write an SVG chart of latency and rate over time");
   app.add_option("--slo", o.slo_text, "objectives, e.g. 'p99<50ms,loss=0': exit 1 if violated");

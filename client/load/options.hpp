@@ -33,6 +33,8 @@ struct LoadOptions {
   double remind_per_s = 100;         // mix: remind requests per second, all clients together
   uint32_t remind_after_ms = 100;    // mix: after_ms of each remind
   int server_pid = 0;                // > 0: read the server's CPU and RSS from /proc (same host)
+  std::vector<uint32_t> broadcast_steps;  // broadcast: client counts, run in turn
+  double broadcast_p95_ms = 500;          // broadcast: a step passes under this p95, lossless
   std::string json_path;
   std::string chart_path;
   std::string slo_text;
