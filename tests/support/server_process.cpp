@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -66,10 +66,16 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) 
   ::close(err_fd);
   stdout_fd_ = out[0];
   std::string line = read_line_with_timeout(stdout_fd_, std::chrono::seconds(10));
-  std::smatch m;
-  if (!std::regex_search(line, m, std::regex(R"(listening on [^ ]+:(\d+))")))
+  // "... listening on ADDRESS:PORT (...)": the digits after the last ':' of the address.
+  auto at = line.find("listening on ");
+  auto space = at == std::string::npos ? std::string::npos : line.find(' ', at + 13);
+  auto colon = at == std::string::npos ? std::string::npos : line.rfind(':', space);
+  int port = 0;
+  if (colon == std::string::npos || colon < at ||
+      std::from_chars(line.data() + colon + 1, line.data() + line.size(), port).ec != std::errc() ||
+      port <= 0 || port > 65535)
     throw std::runtime_error("unexpected first line: " + line);
-  port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+  port_ = static_cast<std::uint16_t>(port);
 }
 
 ServerProcess::~ServerProcess() {
@@ -200,9 +206,9 @@ HttpResult http_get(std::uint16_t port, const std::string& target,
   while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) response.append(buffer, n);
   ::close(fd);
   HttpResult result;
-  std::smatch m;
-  if (std::regex_search(response, m, std::regex(R"(^HTTP/1\.[01] (\d{3}))")))
-    result.status = std::stoi(m[1]);
+  // "HTTP/1.x NNN ..."
+  if (response.rfind("HTTP/1.", 0) == 0 && response.size() >= 12)
+    std::from_chars(response.data() + 9, response.data() + 12, result.status);
   auto split = response.find("\r\n\r\n");
   result.headers = response.substr(0, split);
   if (split != std::string::npos) result.body = response.substr(split + 4);
