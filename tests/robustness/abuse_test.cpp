@@ -18,6 +18,15 @@ namespace {
 
 constexpr std::uint64_t MiB = 1 << 20;
 
+// Under AddressSanitizer freed memory sits in its quarantine and every
+// allocation carries redzones: the server's RSS says nothing about its own
+// bounds there. The plain build (tools/test) checks them.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssMeasuresTheServer = false;
+#else
+constexpr bool kRssMeasuresTheServer = true;
+#endif
+
 TEST(Abuse, AClientThatNeverReadsKeepsTheServersMemoryBounded) {
   constexpr std::size_t kMaxQueue = 256 * 1024, kText = 4000, kHistory = 10;
   constexpr int kMessages = 5000;  // 20 MB through the room: far beyond queue and kernel buffers
@@ -62,8 +71,10 @@ TEST(Abuse, AClientThatNeverReadsKeepsTheServersMemoryBounded) {
       },
       std::chrono::seconds(50));
   std::uint64_t bound = baseline + 4 * kMaxQueue + kHistory * kText + kSlack;
-  EXPECT_LT(peak, bound) << "baseline " << baseline / 1024 << " KiB, peak " << peak / 1024
-                         << " KiB, bound " << bound / 1024 << " KiB";
+  if (kRssMeasuresTheServer) {
+    EXPECT_LT(peak, bound) << "baseline " << baseline / 1024 << " KiB, peak " << peak / 1024
+                           << " KiB, bound " << bound / 1024 << " KiB";
+  }
 }
 
 // Reads `room` messages until every (from, id) in `expected` has arrived,
@@ -154,6 +165,7 @@ TEST(Abuse, AThousandClientsResetMidConversationCostTheOthersNothing) {
       },
       std::chrono::seconds(55));
   ASSERT_EQ(rss_after_round.size(), std::size_t(kRounds));
+  if (!kRssMeasuresTheServer) return;
   // The first round may leave the allocator holding pages; a second round
   // reuses them: nothing accumulates per connection.
   EXPECT_LT(rss_after_round[1], rss_after_round[0] + 2 * MiB)
