@@ -94,8 +94,8 @@ class Bench {
     if (options_.server_pid > 0)
       std::printf(", server CPU %.3f s = %.2f us per reminder (decode, validate, timer, coroutine)",
                   schedule_cpu, schedule_cpu * 1e6 / total);
-    std::printf("\nfired %ld reminders; late_ms p50 %llu, p99 %llu, max %llu\n",
-                fired_, (unsigned long long)late_ms.percentile(50),
+    std::printf("\nfired %ld reminders; late_ms p50 %llu, p99 %llu, max %llu\n", fired_,
+                (unsigned long long)late_ms.percentile(50),
                 (unsigned long long)late_ms.percentile(99), (unsigned long long)late_ms.max());
     for (auto& c : clients_) c->close_socket();
     probe_->close_socket();
