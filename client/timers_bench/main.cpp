@@ -92,7 +92,7 @@ class Bench {
     std::printf("\nscheduling %ld reminders: %.2f s wall (%.0f/s)", total, schedule_s,
                 total / schedule_s);
     if (options_.server_pid > 0)
-      std::printf(", server CPU %.3f s = %.2f us per reminder (decode, validate, timer, coroutine)",
+      std::printf(", server CPU %.3f s = %.2f us per reminder (decode, validate, queue insert)",
                   schedule_cpu, schedule_cpu * 1e6 / total);
     std::printf("\nfired %ld reminders; late_ms p50 %llu, p99 %llu, max %llu\n", fired_,
                 (unsigned long long)late_ms.percentile(50),
