@@ -32,7 +32,6 @@ class HttpRoutes {
   const ReminderQueue& reminders_;
   const Fetcher& fetcher_;
   const LoopLagMonitor& lag_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace loopchat

@@ -39,12 +39,6 @@ void Hub::disconnect(Participant& p) {
   if (it != names_.end() && it->second == &p) names_.erase(it);
 }
 
-Room* Hub::find_joined(Participant& p, const std::string& room) {
-  for (const Participant::Membership& m : p.memberships)
-    if (m.room->name() == room) return m.room;
-  return nullptr;
-}
-
 Room* Hub::open_room(const std::string& name) {
   if (auto it = rooms_.find(name); it != rooms_.end()) return it->second.get();
   if (rooms_.size() >= config_.max_rooms) {
@@ -76,7 +70,7 @@ void Hub::leave_room(Participant& p, Room& room) {
 
 Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
                        const protocol::RequestId& id) {
-  Room* room = find_joined(p, request.room);
+  Room* room = p.joined(request.room);
   if (room == nullptr) {
     if (p.memberships.size() >= config_.max_rooms_per_client)
       return failure(
@@ -99,7 +93,7 @@ Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
 
 Hub::Outcome Hub::leave(Participant& p, const protocol::Leave& request,
                         const protocol::RequestId& id) {
-  Room* room = find_joined(p, request.room);
+  Room* room = p.joined(request.room);
   if (room == nullptr) return failure(ErrorCode::not_in_room, "not in room " + request.room, id);
   leave_room(p, *room);
   send(p, protocol::Left{request.room, room->size(), id});
@@ -128,7 +122,7 @@ Hub::Outcome Hub::say(Participant& p, const protocol::Say& request, const protoc
 
 Hub::Outcome Hub::post(Participant& p, const std::string& room_name, std::string text,
                        const protocol::RequestId& id) {
-  Room* room = find_joined(p, room_name);
+  Room* room = p.joined(room_name);
   if (room == nullptr) return failure(ErrorCode::not_in_room, "join " + room_name + " first", id);
   protocol::Message message{room_name,        p.name,          std::move(text),
                             room->next_seq(), wall_clock_ms(), id};

@@ -48,7 +48,6 @@ class Hub {
   void send(Participant& p, const protocol::Event& event);
 
  private:
-  Room* find_joined(Participant& p, const std::string& room);
   Room* open_room(const std::string& name);  // nullptr when the room limit is reached
   void leave_room(Participant& p, Room& room);
   bool announces_presence(const Room& room) const;

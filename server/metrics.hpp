@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,6 +28,10 @@ inline constexpr int kLimitCount = static_cast<int>(Limit::ping_timeout) + 1;
 const char* to_string(Limit limit);
 
 struct Metrics {
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  double uptime_s() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
   std::uint64_t connections_accepted = 0;  // TCP accepts
   std::uint64_t connections_open = 0;      // WebSocket sessions past the handshake
   std::uint64_t handshakes_rejected = 0;   // upgrades answered with an HTTP error

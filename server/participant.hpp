@@ -30,7 +30,9 @@ class Participant {
   };
   std::vector<Membership> memberships;
 
-  bool in_room(const std::string& room) const;
+  // The joined room of that name, or nullptr.
+  Room* joined(const std::string& room) const;
+  bool in_room(const std::string& room) const { return joined(room) != nullptr; }
 };
 
 }  // namespace loopchat

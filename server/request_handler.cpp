@@ -22,13 +22,12 @@ void RequestHandler::fail(Participant& to, const protocol::Error& error) {
 }
 
 protocol::Stats RequestHandler::stats(const protocol::RequestId& id) const {
-  auto uptime = std::chrono::steady_clock::now() - started_;
   return protocol::Stats{metrics_.connections_open,
                          hub_.active_rooms(),
                          metrics_.messages_in,
                          metrics_.messages_out,
                          lag_.window(),
-                         std::chrono::duration_cast<std::chrono::seconds>(uptime).count(),
+                         static_cast<std::int64_t>(metrics_.uptime_s()),
                          resident_bytes(),
                          id};
 }

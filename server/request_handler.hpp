@@ -51,7 +51,6 @@ class RequestHandler {
   ReminderQueue& reminders_;
   Fetcher& fetcher_;
   const LoopLagMonitor& lag_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace loopchat

@@ -4,10 +4,10 @@
 
 namespace loopchat {
 
-bool Participant::in_room(const std::string& room) const {
+Room* Participant::joined(const std::string& room) const {
   for (const Membership& m : memberships)
-    if (m.room->name() == room) return true;
-  return false;
+    if (m.room->name() == room) return m.room;
+  return nullptr;
 }
 
 void Room::add(Participant& member) {

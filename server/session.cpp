@@ -24,18 +24,6 @@ std::vector<asio::const_buffer> shared_gather;
 // read buffer of its own.
 std::array<char, 64 * 1024> shared_read_buffer;
 
-// The websocketpp endpoint only makes connections and holds default settings;
-// with the iostream transport it has no I/O of its own.
-WsEndpoint& endpoint() {
-  static WsEndpoint instance = [] {
-    WsEndpoint e;
-    e.clear_access_channels(websocketpp::log::alevel::all);
-    e.clear_error_channels(websocketpp::log::elevel::all);
-    return e;
-  }();
-  return instance;
-}
-
 bool quiet_error(const std::error_code& ec) {
   return ec == asio::error::operation_aborted || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -54,7 +42,7 @@ Session::Session(asio::ip::tcp::socket socket, ServerContext& server)
   std::error_code ec;
   source_ = socket_.remote_endpoint(ec).address();  // unspecified if the peer is already gone
   server_.sessions.insert(this);
-  ws_ = endpoint().get_connection();
+  ws_ = ws_endpoint().get_connection();
   ws_->set_max_message_size(server_.config.max_message_bytes);
   ws_->set_validate_handler([this](websocketpp::connection_hdl) { return on_validate(); });
   ws_->set_http_handler([this](websocketpp::connection_hdl) { on_http(); });

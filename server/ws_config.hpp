@@ -49,4 +49,16 @@ struct WsConfig : websocketpp::config::core {
 
 using WsEndpoint = websocketpp::server<WsConfig>;
 
+// The endpoint only makes connections and holds default settings; with the
+// iostream transport it has no I/O of its own. Log channels off.
+inline WsEndpoint& ws_endpoint() {
+  static WsEndpoint instance = [] {
+    WsEndpoint e;
+    e.clear_access_channels(websocketpp::log::alevel::all);
+    e.clear_error_channels(websocketpp::log::elevel::all);
+    return e;
+  }();
+  return instance;
+}
+
 }  // namespace loopchat

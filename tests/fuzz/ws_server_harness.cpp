@@ -11,16 +11,6 @@ constexpr std::string_view kUpgrade =
     "GET /ws HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
-WsEndpoint& endpoint() {
-  static WsEndpoint instance = [] {
-    WsEndpoint e;
-    e.clear_access_channels(websocketpp::log::alevel::all);
-    e.clear_error_channels(websocketpp::log::elevel::all);
-    return e;
-  }();
-  return instance;
-}
-
 }  // namespace
 
 void ws_server_one_input(std::string_view bytes) {
@@ -29,7 +19,7 @@ void ws_server_one_input(std::string_view bytes) {
   if (!bytes.empty()) input.append(bytes.substr(1));
 
   // As server/session.cpp sets a connection up (its message limit included).
-  auto con = endpoint().get_connection();
+  auto con = ws_endpoint().get_connection();
   con->set_max_message_size(64 * 1024);
   std::size_t written = 0;
   con->set_validate_handler([&con](websocketpp::connection_hdl) {
