@@ -4,7 +4,7 @@
 file(GLOB files RELATIVE "${INPUT_DIR}" "${INPUT_DIR}/*")
 list(SORT files)
 set(body "// Generated from ${INPUT_DIR} by cmake/EmbedFiles.cmake: do not edit.\n")
-string(APPEND body "#include \"server/web_assets.hpp\"\n\nnamespace loopchat {\nnamespace {\n")
+string(APPEND body "#include \"server/ops/web_assets.hpp\"\n\nnamespace loopchat {\nnamespace {\n")
 string(APPEND body "const WebAsset kAssets[] = {\n")
 foreach(name IN LISTS files)
   if(IS_DIRECTORY "${INPUT_DIR}/${name}")

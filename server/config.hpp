@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/codec.hpp"
-#include "server/dns_resolver.hpp"
-#include "server/fetch_limits.hpp"
+#include "server/fetch/dns_resolver.hpp"
+#include "server/fetch/fetch_limits.hpp"
 
 namespace loopchat {
 

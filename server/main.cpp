@@ -6,18 +6,18 @@
 
 #include <iostream>
 
-#include "server/fetcher.hpp"
-#include "server/graceful_shutdown.hpp"
-#include "server/http_routes.hpp"
-#include "server/hub.hpp"
-#include "server/listener.hpp"
-#include "server/log.hpp"
-#include "server/loop_lag_monitor.hpp"
-#include "server/metrics.hpp"
+#include "server/fetch/fetcher.hpp"
+#include "server/ops/graceful_shutdown.hpp"
+#include "server/ops/http_routes.hpp"
+#include "server/chat/hub.hpp"
+#include "server/transport/listener.hpp"
+#include "server/ops/log.hpp"
+#include "server/ops/loop_lag_monitor.hpp"
+#include "server/ops/metrics.hpp"
 #include "server/options.hpp"
-#include "server/process_stats.hpp"
-#include "server/reminder_queue.hpp"
-#include "server/request_handler.hpp"
+#include "server/ops/process_stats.hpp"
+#include "server/chat/reminder_queue.hpp"
+#include "server/chat/request_handler.hpp"
 
 int main(int argc, char** argv) {
   using namespace loopchat;

@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "server/address_policy.hpp"
+#include "server/fetch/address_policy.hpp"
 
 namespace loopchat {
 

@@ -8,11 +8,11 @@
 #include <unordered_set>
 
 #include "server/config.hpp"
-#include "server/connections_per_source.hpp"
-#include "server/http_routes.hpp"
-#include "server/hub.hpp"
-#include "server/metrics.hpp"
-#include "server/write_flusher.hpp"
+#include "server/transport/connections_per_source.hpp"
+#include "server/ops/http_routes.hpp"
+#include "server/chat/hub.hpp"
+#include "server/ops/metrics.hpp"
+#include "server/transport/write_flusher.hpp"
 
 namespace loopchat {
 

@@ -1,4 +1,4 @@
-#include "server/address_policy.hpp"
+#include "server/fetch/address_policy.hpp"
 
 #include <stdexcept>
 

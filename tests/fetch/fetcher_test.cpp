@@ -1,6 +1,6 @@
 // The Fetcher against local servers, everything on one io_context in this
 // (single-threaded) test process. Each test is bounded by a deadline.
-#include "server/fetcher.hpp"
+#include "server/fetch/fetcher.hpp"
 
 #include <dirent.h>
 

@@ -1,4 +1,4 @@
-#include "server/html_title.hpp"
+#include "server/fetch/html_title.hpp"
 
 #include <gtest/gtest.h>
 

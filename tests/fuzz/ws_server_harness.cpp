@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <string>
 
-#include "server/ws_config.hpp"
+#include "server/transport/ws_config.hpp"
 #include "tests/fuzz/harness.hpp"
 
 namespace loopchat::fuzz {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/codec.hpp"
-#include "server/frame.hpp"
-#include "server/participant.hpp"
+#include "server/transport/frame.hpp"
+#include "server/chat/participant.hpp"
 
 namespace loopchat::fakes {
 

@@ -1,5 +1,5 @@
 // The outbound queue: byte accounting, gathering, partial writes, dropping.
-#include "server/frame_queue.hpp"
+#include "server/transport/frame_queue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // HistoryRing: a bounded ring of the most recent items, read oldest first.
-#include "server/history_ring.hpp"
+#include "server/chat/history_ring.hpp"
 
 #include <gtest/gtest.h>
 

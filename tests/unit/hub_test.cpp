@@ -1,6 +1,6 @@
 // Hub: the chat state behind join/leave/nick/say/history, driven through fake
 // participants that record the frames queued to them.
-#include "server/hub.hpp"
+#include "server/chat/hub.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "common/codec.hpp"
 #include "server/config.hpp"
-#include "server/metrics.hpp"
+#include "server/ops/metrics.hpp"
 #include "tests/unit/fake_participant.hpp"
 
 namespace loopchat {

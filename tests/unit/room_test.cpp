@@ -1,6 +1,6 @@
 // Room: membership slots stay consistent, broadcasts share one frame, the
 // sequence counts up and the history returns the most recent payloads.
-#include "server/room.hpp"
+#include "server/chat/room.hpp"
 
 #include <gtest/gtest.h>
 

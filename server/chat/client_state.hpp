@@ -1,0 +1,17 @@
+// What a connection owns besides its socket and its place in the chat: the
+// state its requests use (the `say` rate limit). The session owns it; the
+// request handler uses it.
+#pragma once
+
+#include "server/config.hpp"
+#include "server/chat/token_bucket.hpp"
+
+namespace loopchat {
+
+struct ClientState {
+  explicit ClientState(const Config& config) : say_bucket(config.rate_per_s, config.burst) {}
+
+  TokenBucket say_bucket;
+};
+
+}  // namespace loopchat

@@ -1,0 +1,38 @@
+// What the chat state (hub, rooms) knows of a connection: a nickname, its
+// rooms, and a way to queue frames to it. No I/O happens through this
+// interface synchronously: deliver() only queues, and a connection over its
+// queue limit is closed later by its own coroutine, never while a room
+// iterates its members.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "server/transport/frame.hpp"
+
+namespace loopchat {
+
+class Room;
+
+class Participant {
+ public:
+  virtual ~Participant() = default;
+  virtual void deliver(const FramePtr& frame) = 0;
+
+  // Set by the hub while the participant is connected.
+  std::string name;
+  // The rooms joined, each with this participant's slot in the room's member
+  // list (so leaving is O(1)). Few per participant: searched linearly.
+  struct Membership {
+    Room* room;
+    std::size_t slot;
+  };
+  std::vector<Membership> memberships;
+
+  // The joined room of that name, or nullptr.
+  Room* joined(const std::string& room) const;
+  bool in_room(const std::string& room) const { return joined(room) != nullptr; }
+};
+
+}  // namespace loopchat

@@ -1,0 +1,56 @@
+// Turns one received text frame into the answer: decode and validate it with
+// the shared codec, then dispatch the typed request to the part that owns it
+// (the hub for chat, the connection's reminders, the fetcher, the stats).
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "common/protocol.hpp"
+#include "server/chat/client_state.hpp"
+#include "server/config.hpp"
+#include "server/fetch/fetcher.hpp"
+#include "server/chat/hub.hpp"
+#include "server/ops/loop_lag_monitor.hpp"
+#include "server/ops/metrics.hpp"
+#include "server/chat/reminder_queue.hpp"
+
+namespace loopchat {
+
+class RequestHandler {
+ public:
+  RequestHandler(const Config& config, Metrics& metrics, Hub& hub, ReminderQueue& reminders,
+                 Fetcher& fetcher, const LoopLagMonitor& lag)
+      : config_(config),
+        metrics_(metrics),
+        hub_(hub),
+        reminders_(reminders),
+        fetcher_(fetcher),
+        lag_(lag) {}
+
+  void handle(Participant& from, ClientState& state, std::string_view frame);
+  // The connection is going away: its reminders and fetches end unanswered.
+  void forget(Participant& from) {
+    reminders_.cancel_all(from);
+    fetcher_.cancel_all(&from);
+  }
+
+  protocol::Stats stats(const protocol::RequestId& id) const;
+
+ private:
+  using Outcome = Hub::Outcome;
+  Outcome say(Participant& from, ClientState& state, const protocol::Say& request,
+              const protocol::RequestId& id);
+  Outcome remind(Participant& from, const protocol::Remind& request, const protocol::RequestId& id);
+  Outcome fetch(Participant& from, const protocol::Fetch& request, const protocol::RequestId& id);
+  void fail(Participant& to, const protocol::Error& error);
+
+  const Config& config_;
+  Metrics& metrics_;
+  Hub& hub_;
+  ReminderQueue& reminders_;
+  Fetcher& fetcher_;
+  const LoopLagMonitor& lag_;
+};
+
+}  // namespace loopchat

@@ -1,0 +1,100 @@
+#include "server/ops/metrics.hpp"
+
+#include <sstream>
+#include <utility>
+
+namespace loopchat {
+namespace {
+
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help,
+            double value) {
+  out << "# HELP loopchat_" << name << ' ' << help << "\n# TYPE loopchat_" << name << ' ' << type
+      << "\nloopchat_" << name << ' ' << value << '\n';
+}
+
+}  // namespace
+
+const char* to_string(Limit limit) {
+  switch (limit) {
+    case Limit::connections:
+      return "connections";
+    case Limit::connections_per_ip:
+      return "connections_per_ip";
+    case Limit::handshake_bytes:
+      return "handshake_bytes";
+    case Limit::handshake_timeout:
+      return "handshake_timeout";
+    case Limit::message_bytes:
+      return "message_bytes";
+    case Limit::queue_bytes:
+      return "queue_bytes";
+    case Limit::ping_timeout:
+      return "ping_timeout";
+  }
+  return "?";
+}
+
+std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
+  std::ostringstream out;
+  out.precision(15);
+  metric(out, "connections", "gauge", "Open WebSocket connections.", double(m.connections_open));
+  metric(out, "connections_accepted_total", "counter", "TCP connections accepted.",
+         double(m.connections_accepted));
+  metric(out, "handshakes_rejected_total", "counter", "WebSocket upgrades refused.",
+         double(m.handshakes_rejected));
+  metric(out, "http_requests_total", "counter", "Plain HTTP requests served.",
+         double(m.http_requests));
+  metric(out, "accept_errors_total", "counter", "Failed accept calls (EMFILE and others).",
+         double(m.accept_errors));
+  metric(out, "rooms", "gauge", "Rooms with at least one member.", double(g.rooms));
+  metric(out, "frames_in_total", "counter", "WebSocket messages received.", double(m.frames_in));
+  metric(out, "bytes_in_total", "counter", "Bytes read from sockets.", double(m.bytes_in));
+  metric(out, "frames_out_total", "counter", "Frames queued to sockets.", double(m.frames_out));
+  metric(out, "bytes_out_total", "counter", "Bytes written to sockets.", double(m.bytes_out));
+  metric(out, "writes_total", "counter", "Gathered socket writes.", double(m.writes));
+  metric(out, "messages_in_total", "counter", "Chat messages accepted.", double(m.messages_in));
+  metric(out, "messages_out_total", "counter", "Chat message deliveries.", double(m.messages_out));
+  out << "# HELP loopchat_errors_total Error answers by code.\n"
+         "# TYPE loopchat_errors_total counter\n";
+  for (int i = 0; i < protocol::kErrorCodeCount; ++i)
+    out << "loopchat_errors_total{code=\"" << protocol::to_string(protocol::ErrorCode(i)) << "\"} "
+        << m.errors[i] << '\n';
+  out << "# HELP loopchat_closes_total Closed WebSocket connections by close code.\n"
+         "# TYPE loopchat_closes_total counter\n";
+  for (auto [code, count] : m.closes)
+    out << "loopchat_closes_total{code=\"" << code << "\"} " << count << '\n';
+  out << "# HELP loopchat_limit_hits_total Requests, upgrades and connections refused or "
+         "closed by a limit.\n"
+         "# TYPE loopchat_limit_hits_total counter\n";
+  for (int i = 0; i < kLimitCount; ++i)
+    out << "loopchat_limit_hits_total{limit=\"" << to_string(Limit(i)) << "\"} " << m.limit_hits[i]
+        << '\n';
+  // The limits of requests answer with an error code: shown under their limit's name too.
+  constexpr std::pair<const char*, protocol::ErrorCode> kRequestLimits[] = {
+      {"rate", protocol::ErrorCode::rate_limited},
+      {"timers", protocol::ErrorCode::too_many_timers},
+      {"text_chars", protocol::ErrorCode::too_long},
+      {"busy", protocol::ErrorCode::server_busy},
+  };
+  for (auto [name, code] : kRequestLimits)
+    out << "loopchat_limit_hits_total{limit=\"" << name << "\"} "
+        << m.errors[static_cast<int>(code)] << '\n';
+  out << "# HELP loopchat_loop_lag_ms Lateness of a 10 ms timer over the last 10 s.\n"
+         "# TYPE loopchat_loop_lag_ms gauge\n"
+      << "loopchat_loop_lag_ms{quantile=\"0.5\"} " << g.loop_lag_ms.p50 << '\n'
+      << "loopchat_loop_lag_ms{quantile=\"0.99\"} " << g.loop_lag_ms.p99 << '\n'
+      << "loopchat_loop_lag_ms{quantile=\"1\"} " << g.loop_lag_ms.max << '\n';
+  metric(out, "reminders_pending", "gauge", "Reminders waiting to fire.",
+         double(g.reminders_pending));
+  metric(out, "fetches_in_flight", "gauge", "Outbound fetches running.",
+         double(g.fetches_in_flight));
+  metric(out, "fetches_started_total", "counter", "Outbound fetches started.",
+         double(g.fetches_started));
+  metric(out, "fetches_succeeded_total", "counter", "Outbound fetches answered with fetched.",
+         double(g.fetches_succeeded));
+  metric(out, "uptime_seconds", "gauge", "Seconds since start.", g.uptime_s);
+  metric(out, "process_resident_memory_bytes", "gauge", "Resident set size.", double(g.rss_bytes));
+  return out.str();
+}
+
+}  // namespace loopchat

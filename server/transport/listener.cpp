@@ -1,0 +1,61 @@
+#include "server/transport/listener.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include <chrono>
+
+#include "server/ops/log.hpp"
+#include "server/transport/session.hpp"
+
+namespace loopchat {
+namespace {
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr int kBacklog = 4096;
+}  // namespace
+
+Listener::Listener(asio::io_context& io, ServerContext& server,
+                   const asio::ip::tcp::endpoint& where)
+    : acceptor_(io), backoff_(io), server_(server) {
+  acceptor_.open(where.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(where);
+  acceptor_.listen(kBacklog);
+}
+
+void Listener::start() {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+}
+
+void Listener::stop() {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  backoff_.cancel();
+}
+
+asio::awaitable<void> Listener::accept_loop() {
+  std::uint64_t failures_logged_at = 0;
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+    if (ec) {
+      ++server_.metrics.accept_errors;
+      // Log the first failure of a run, then one in a thousand.
+      if (server_.metrics.accept_errors - failures_logged_at >= 1000 || failures_logged_at == 0) {
+        log::warn("accept failed: ", ec.message(), " (", server_.metrics.accept_errors,
+                  " so far); backing off ", kAcceptBackoff.count(), " ms");
+        failures_logged_at = server_.metrics.accept_errors;
+      }
+      backoff_.expires_after(kAcceptBackoff);
+      co_await backoff_.async_wait(use_tuple);
+      continue;
+    }
+    ++server_.metrics.connections_accepted;
+    std::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    socket.non_blocking(true, ignored);
+    std::make_shared<Session>(std::move(socket), server_)->start();
+  }
+}
+
+}  // namespace loopchat
