@@ -93,7 +93,7 @@ RequestBody read_body(std::string_view type, const json& object, const RequestRu
     return Nick{std::move(name)};
   }
   if (type == "history") {
-    HistoryRequest request{room_field(object, rules), std::nullopt};
+    HistoryRequest request{room_field(object, rules), std::nullopt, std::nullopt, std::nullopt};
     if (auto limit = optional_integer(object, "limit")) {
       if (*limit < 0) throw Invalid{ErrorCode::bad_request, "limit must not be negative"};
       request.limit = static_cast<std::uint32_t>(
@@ -390,9 +390,10 @@ std::string encode(const Event& event) {
 }
 
 std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages,
-                           const RequestId& id) {
+                           const RequestId& id, bool truncated) {
   json head = {{"type", "history"}, {"room", room}};
   put_id(head, id);
+  if (truncated) head["truncated"] = true;
   std::string out = dump(head);
   out.pop_back();  // reopen the object to splice the stored messages in verbatim
   out += ",\"messages\":[";

@@ -21,6 +21,8 @@ struct RequestRules {
   std::size_t max_room_chars = 64;     // room names (-> bad_room)
   std::int64_t max_after_ms = 24LL * 3600 * 1000;  // `remind` delay (-> bad_request)
   std::size_t max_url_chars = 2048;                // `fetch` url (-> too_long)
+  std::size_t max_keys = 64;  // object members in the whole request (-> bad_request)
+  std::size_t max_depth = 8;  // nesting of objects and arrays (-> bad_request)
 };
 inline constexpr std::size_t kMaxIdChars = 64;
 
@@ -39,8 +41,9 @@ std::string encode(const Request& request);
 std::string encode(const Event& event);
 // A `history` event from messages already encoded by encode(Message): the
 // server keeps its history as the frames it sent, so nothing is encoded twice.
+// `truncated` marks an answer trimmed to its byte budget.
 std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages,
-                           const RequestId& id = {});
+                           const RequestId& id = {}, bool truncated = false);
 
 // Decodes a server frame (for clients). Unknown types and malformed frames
 // come back as an Error event with code bad_json/unknown_type/bad_request.

@@ -52,6 +52,10 @@ struct Say {
 struct HistoryRequest {
   std::string room;
   std::optional<std::uint32_t> limit;
+  // Extensions: only messages with seq < before_seq (paging back), or with
+  // seq > since_seq (filling a gap after a reconnect), oldest first.
+  std::optional<std::uint64_t> before_seq = std::nullopt;
+  std::optional<std::uint64_t> since_seq = std::nullopt;
 };
 struct Ping {};
 struct Remind {
@@ -107,6 +111,9 @@ struct History {
   std::string room;
   std::vector<Message> messages;
   RequestId id;
+  // Extension: messages of the asked range were left out to keep the answer
+  // within its byte budget; page on with before_seq / since_seq.
+  bool truncated = false;
 };
 struct Pong {
   std::int64_t ts = 0;
@@ -124,6 +131,7 @@ struct Fetched {
   std::int64_t ms = 0;
   std::optional<std::string> title;
   RequestId id;
+  bool truncated = false;  // extension: the body was cut at --fetch-max-bytes
 };
 struct LoopLag {
   double p50 = 0, p99 = 0, max = 0;

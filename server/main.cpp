@@ -6,18 +6,18 @@
 
 #include <iostream>
 
+#include "server/chat/hub.hpp"
+#include "server/chat/reminder_queue.hpp"
+#include "server/chat/request_handler.hpp"
 #include "server/fetch/fetcher.hpp"
 #include "server/ops/graceful_shutdown.hpp"
 #include "server/ops/http_routes.hpp"
-#include "server/chat/hub.hpp"
-#include "server/transport/listener.hpp"
 #include "server/ops/log.hpp"
 #include "server/ops/loop_lag_monitor.hpp"
 #include "server/ops/metrics.hpp"
-#include "server/options.hpp"
 #include "server/ops/process_stats.hpp"
-#include "server/chat/reminder_queue.hpp"
-#include "server/chat/request_handler.hpp"
+#include "server/options.hpp"
+#include "server/transport/listener.hpp"
 
 int main(int argc, char** argv) {
   using namespace loopchat;

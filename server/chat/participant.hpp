@@ -19,6 +19,9 @@ class Participant {
  public:
   virtual ~Participant() = default;
   virtual void deliver(const FramePtr& frame) = 0;
+  // Bytes deliver() still takes before the connection is over its queue
+  // limit: a direct answer (history) sizes itself to fit.
+  virtual std::size_t send_room() const = 0;
 
   // Set by the hub while the participant is connected.
   std::string name;

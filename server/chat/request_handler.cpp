@@ -32,9 +32,13 @@ protocol::Stats RequestHandler::stats(const protocol::RequestId& id) const {
                          id};
 }
 
-void RequestHandler::handle(Participant& from, ClientState& state, std::string_view frame) {
+RequestHandler::Verdict RequestHandler::handle(Participant& from, ClientState& state,
+                                               std::string_view frame) {
   protocol::DecodedRequest decoded = protocol::decode_request(frame, config_.rules);
-  if (auto* error = std::get_if<protocol::Error>(&decoded)) return fail(from, *error);
+  if (auto* error = std::get_if<protocol::Error>(&decoded)) {
+    fail(from, *error);
+    return Verdict::carry_on;
+  }
   const protocol::Request& request = std::get<protocol::Request>(decoded);
   const protocol::RequestId& id = request.id;
 
@@ -58,6 +62,7 @@ void RequestHandler::handle(Participant& from, ClientState& state, std::string_v
                  },
                  request.body);
   if (outcome) fail(from, *outcome);
+  return Verdict::carry_on;
 }
 
 RequestHandler::Outcome RequestHandler::say(Participant& from, ClientState& state,

@@ -8,12 +8,12 @@
 
 #include "common/protocol.hpp"
 #include "server/chat/client_state.hpp"
+#include "server/chat/hub.hpp"
+#include "server/chat/reminder_queue.hpp"
 #include "server/config.hpp"
 #include "server/fetch/fetcher.hpp"
-#include "server/chat/hub.hpp"
 #include "server/ops/loop_lag_monitor.hpp"
 #include "server/ops/metrics.hpp"
-#include "server/chat/reminder_queue.hpp"
 
 namespace loopchat {
 
@@ -28,7 +28,10 @@ class RequestHandler {
         fetcher_(fetcher),
         lag_(lag) {}
 
-  void handle(Participant& from, ClientState& state, std::string_view frame);
+  // What the connection does after a request: a client far over its request
+  // budget is closed with 1008.
+  enum class Verdict { carry_on, close_over_budget };
+  Verdict handle(Participant& from, ClientState& state, std::string_view frame);
   // The connection is going away: its reminders and fetches end unanswered.
   void forget(Participant& from) {
     reminders_.cancel_all(from);

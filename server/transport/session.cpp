@@ -4,8 +4,8 @@
 
 #include <array>
 
-#include "server/ops/log.hpp"
 #include "server/chat/request_handler.hpp"
+#include "server/ops/log.hpp"
 
 namespace loopchat {
 namespace {
@@ -147,7 +147,9 @@ void Session::on_message(WsEndpoint::message_ptr message) {
     return;
   }
   ++server_.metrics.frames_in;
-  server_.requests.handle(*this, state_, message->get_payload());
+  if (server_.requests.handle(*this, state_, message->get_payload()) ==
+      RequestHandler::Verdict::close_over_budget)
+    close(1008, "over the request budget");
 }
 
 // ---------------------------------------------------------------- handshake
@@ -214,6 +216,11 @@ void Session::deliver(const FramePtr& frame) {
     return;
   }
   enqueue(frame);
+}
+
+std::size_t Session::send_room() const {
+  std::size_t limit = server_.config.max_queue_bytes;
+  return queue_.bytes() >= limit ? 0 : limit - queue_.bytes();
 }
 
 void Session::enqueue(FramePtr frame) {

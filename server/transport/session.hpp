@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "server/chat/client_state.hpp"
-#include "server/transport/frame.hpp"
-#include "server/transport/frame_queue.hpp"
 #include "server/chat/participant.hpp"
 #include "server/server_context.hpp"
+#include "server/transport/frame.hpp"
+#include "server/transport/frame_queue.hpp"
 #include "server/transport/ws_config.hpp"
 
 namespace loopchat {
@@ -37,6 +37,7 @@ class Session : public Participant, public std::enable_shared_from_this<Session>
 
   void start();
   void deliver(const FramePtr& frame) override;
+  std::size_t send_room() const override;
   // Starts the close handshake; a connection still in its HTTP phase is dropped.
   void close(std::uint16_t code, std::string_view reason);
   // Closes the socket at once (shutdown past its drain timeout).

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/codec.hpp"
-#include "server/transport/frame.hpp"
 #include "server/chat/participant.hpp"
+#include "server/transport/frame.hpp"
 
 namespace loopchat::fakes {
 
@@ -23,6 +23,8 @@ class FakeParticipant : public Participant {
     frames.push_back(frame);
     if (log_ != nullptr) log_->push_back(label_);
   }
+  std::size_t send_room() const override { return room_bytes; }
+  std::size_t room_bytes = 1024 * 1024;  // what send_room() answers
 
   const std::string& label() const { return label_; }
 
