@@ -18,6 +18,7 @@
 #include <websocketpp/sha1/sha1.hpp>
 
 #include "client/ws_frame.hpp"
+#include "common/use_tuple.hpp"
 
 namespace loopchat::client {
 
@@ -25,7 +26,6 @@ namespace {
 
 constexpr size_t kMaxHandshakeBytes = 16 * 1024;
 constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // splitmix64: masks need to be unpredictable to intermediaries, not secret.
 class FastRandom {

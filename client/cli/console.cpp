@@ -13,11 +13,10 @@
 #include <asio/use_awaitable.hpp>
 
 #include "client/cli/terminal.hpp"
+#include "common/use_tuple.hpp"
 
 namespace loopchat::cli {
 namespace {
-
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Blocking write of everything. Asio made the terminal's shared file
 // description non-blocking (through stdin), so EAGAIN waits for room.

@@ -12,11 +12,10 @@
 
 #include "client/cli/exit_code.hpp"
 #include "common/codec.hpp"
+#include "common/use_tuple.hpp"
 
 namespace loopchat::cli {
 namespace {
-
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Scripted mode sends at most this many requests ahead of their answers.
 constexpr std::size_t kScriptedWindow = 32;

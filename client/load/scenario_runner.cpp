@@ -16,12 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include "client/load/message_scan.hpp"
+#include "common/use_tuple.hpp"
 
 namespace loopchat::load {
 
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr uint64_t kSetupPollMs = 5;
 // Memory for all connections' read buffers together; each gets a share,
 // between 4 and 64 KiB, so 20k idle connections stay affordable.

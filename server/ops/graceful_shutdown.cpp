@@ -4,13 +4,11 @@
 
 #include <vector>
 
+#include "common/use_tuple.hpp"
 #include "server/ops/log.hpp"
 #include "server/transport/session.hpp"
 
 namespace loopchat {
-namespace {
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-}
 
 GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server,
                                    std::function<void()> stop_services)

@@ -4,12 +4,12 @@
 
 #include <chrono>
 
+#include "common/use_tuple.hpp"
 #include "server/ops/log.hpp"
 #include "server/transport/session.hpp"
 
 namespace loopchat {
 namespace {
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 constexpr int kBacklog = 4096;
 }  // namespace

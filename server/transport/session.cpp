@@ -4,13 +4,12 @@
 
 #include <array>
 
+#include "common/use_tuple.hpp"
 #include "server/chat/request_handler.hpp"
 #include "server/ops/log.hpp"
 
 namespace loopchat {
 namespace {
-
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Frames gathered into one write: asio passes at most 64 buffers to writev.
 constexpr std::size_t kMaxGather = 64;

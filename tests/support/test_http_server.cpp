@@ -14,11 +14,12 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "common/use_tuple.hpp"
+
 namespace loopchat::test {
 
 using asio::awaitable;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 struct TestHttpServer::State {
   explicit State(asio::io_context& io) : acceptor(io) {}
