@@ -28,6 +28,9 @@ struct Config {
   std::vector<std::string> per_ip_exempt_cidrs = {"127.0.0.0/8", "::1"};
   std::size_t max_handshake_bytes =
       8192;  // HTTP request head; beyond: 431 (websocketpp caps at 16000)
+  // Connections still in their HTTP phase, at once; beyond, an accepted
+  // socket is closed at once. Bounds the request heads held to this many.
+  std::size_t max_handshakes = 1024;
   std::size_t max_message_bytes = 64 * 1024;  // a larger frame closes with 1009
   std::size_t max_queue_bytes = 1024 * 1024;  // outbound bytes queued per connection -> 1008
   std::uint32_t close_timeout_ms = 2000;      // wait for the peer's close reply, then drop

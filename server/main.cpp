@@ -44,13 +44,18 @@ int main(int argc, char** argv) {
     RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
     HttpRoutes http(metrics, hub, reminders, fetcher, lag);
     WriteFlusher flusher(io.get_executor());
+    DeadlineLanes deadlines(io, {std::chrono::milliseconds(config.handshake_timeout_ms),
+                                 std::chrono::milliseconds(config.ping_interval_ms),
+                                 std::chrono::milliseconds(config.ping_timeout_ms),
+                                 std::chrono::milliseconds(config.close_timeout_ms)});
     ServerContext server{.config = config,
                          .metrics = metrics,
                          .hub = hub,
                          .requests = requests,
                          .http = http,
                          .flusher = flusher,
-                         .sessions = {},
+                         .deadlines = deadlines,
+                         .connections = {},
                          .shutting_down = false,
                          .on_drained = {}};
 

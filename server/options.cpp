@@ -36,6 +36,10 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Largest HTTP request head (upgrade or page); beyond: HTTP 431")
       ->check(CLI::Range(std::size_t(256), std::size_t(16000)))
       ->group(limits);
+  app.add_option("--max-handshakes", c.max_handshakes,
+                 "Connections in their HTTP phase at once; beyond, new ones are closed at accept")
+      ->check(CLI::PositiveNumber)
+      ->group(limits);
   app.add_option("--max-message-bytes", c.max_message_bytes,
                  "Largest message a client may send; beyond: close 1009")
       ->check(CLI::Range(std::size_t(64), std::size_t(16) << 20))

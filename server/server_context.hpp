@@ -1,5 +1,6 @@
-// What every session shares: the settings, the counters, the chat state and
-// the websocketpp endpoint. Owned by main() and outliving every session.
+// What every connection shares: the settings, the counters, the chat state,
+// the write flusher and the deadlines. Owned by main() and outliving every
+// connection.
 #pragma once
 
 #include <chrono>
@@ -7,16 +8,17 @@
 #include <functional>
 #include <unordered_set>
 
-#include "server/config.hpp"
-#include "server/transport/connections_per_source.hpp"
-#include "server/ops/http_routes.hpp"
 #include "server/chat/hub.hpp"
+#include "server/config.hpp"
+#include "server/ops/http_routes.hpp"
 #include "server/ops/metrics.hpp"
+#include "server/transport/connections_per_source.hpp"
+#include "server/transport/deadline_lanes.hpp"
 #include "server/transport/write_flusher.hpp"
 
 namespace loopchat {
 
-class Session;
+class Connection;
 class RequestHandler;
 
 struct ServerContext {
@@ -26,11 +28,12 @@ struct ServerContext {
   RequestHandler& requests;
   const HttpRoutes& http;
   WriteFlusher& flusher;
-  // Every live session, for shutdown. Non-owning: a session removes itself
-  // when its socket closes.
-  std::unordered_set<Session*> sessions;
+  DeadlineLanes& deadlines;
+  // Every live connection, for shutdown. Non-owning: a connection removes
+  // itself when its socket closes.
+  std::unordered_set<Connection*> connections;
   bool shutting_down = false;
-  std::function<void()> on_drained;  // called when the last session ends during shutdown
+  std::function<void()> on_drained;  // called when the last connection ends during shutdown
   // Open connections by source address (--max-connections-per-ip).
   ConnectionsPerSource per_source{config.max_connections_per_ip, config.per_ip_exempt_cidrs};
 };

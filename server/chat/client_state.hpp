@@ -3,8 +3,8 @@
 // request handler uses it.
 #pragma once
 
-#include "server/config.hpp"
 #include "server/chat/token_bucket.hpp"
+#include "server/config.hpp"
 
 namespace loopchat {
 

@@ -10,10 +10,10 @@
 #include <unordered_map>
 
 #include "common/protocol.hpp"
-#include "server/config.hpp"
-#include "server/ops/metrics.hpp"
 #include "server/chat/participant.hpp"
 #include "server/chat/room.hpp"
+#include "server/config.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace loopchat {
 

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "server/transport/frame.hpp"
 #include "server/chat/history_ring.hpp"
 #include "server/chat/participant.hpp"
+#include "server/transport/frame.hpp"
 
 namespace loopchat {
 

@@ -6,7 +6,7 @@
 
 #include "common/use_tuple.hpp"
 #include "server/ops/log.hpp"
-#include "server/transport/session.hpp"
+#include "server/transport/connection.hpp"
 
 namespace loopchat {
 
@@ -22,23 +22,23 @@ GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server,
 asio::awaitable<void> GracefulShutdown::run() {
   auto [ec, signal] = co_await signals_.async_wait(use_tuple);
   if (ec) co_return;
-  log::info("signal ", signal, ": closing ", server_.sessions.size(), " connections");
+  log::info("signal ", signal, ": closing ", server_.connections.size(), " connections");
   server_.shutting_down = true;
   stop_services_();
-  // Close frames go out now; the sessions leave the set as their sockets close.
-  std::vector<Session*> sessions(server_.sessions.begin(), server_.sessions.end());
-  for (Session* session : sessions) session->close(1001, "server shutting down");
+  // Close frames go out now; the connections leave the set as their sockets close.
+  std::vector<Connection*> connections(server_.connections.begin(), server_.connections.end());
+  for (Connection* connection : connections) connection->close(1001, "server shutting down");
 
   server_.on_drained = [this] { drain_timer_.cancel(); };
-  if (!server_.sessions.empty()) {
+  if (!server_.connections.empty()) {
     drain_timer_.expires_after(std::chrono::milliseconds(server_.config.drain_timeout_ms));
     co_await drain_timer_.async_wait(use_tuple);
   }
   server_.on_drained = nullptr;
-  if (!server_.sessions.empty()) {
-    log::warn("drain timeout: dropping ", server_.sessions.size(), " connections");
-    sessions.assign(server_.sessions.begin(), server_.sessions.end());
-    for (Session* session : sessions) session->drop();
+  if (!server_.connections.empty()) {
+    log::warn("drain timeout: dropping ", server_.connections.size(), " connections");
+    connections.assign(server_.connections.begin(), server_.connections.end());
+    for (Connection* connection : connections) connection->drop();
   }
   signals_.cancel();
 }

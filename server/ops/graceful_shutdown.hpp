@@ -14,7 +14,7 @@ namespace loopchat {
 class GracefulShutdown {
  public:
   // `stop_services` stops accepting and every service that would keep the
-  // loop alive (timers, monitors); the sessions are closed here.
+  // loop alive (timers, monitors); the connections are closed here.
   GracefulShutdown(asio::io_context& io, ServerContext& server,
                    std::function<void()> stop_services);
 

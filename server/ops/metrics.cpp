@@ -20,6 +20,8 @@ const char* to_string(Limit limit) {
       return "connections";
     case Limit::connections_per_ip:
       return "connections_per_ip";
+    case Limit::handshakes:
+      return "handshakes";
     case Limit::handshake_bytes:
       return "handshake_bytes";
     case Limit::handshake_timeout:
@@ -38,6 +40,8 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
   std::ostringstream out;
   out.precision(15);
   metric(out, "connections", "gauge", "Open WebSocket connections.", double(m.connections_open));
+  metric(out, "connections_handshaking", "gauge", "Accepted sockets still in their HTTP phase.",
+         double(m.connections_handshaking));
   metric(out, "connections_accepted_total", "counter", "TCP connections accepted.",
          double(m.connections_accepted));
   metric(out, "handshakes_rejected_total", "counter", "WebSocket upgrades refused.",

@@ -18,6 +18,7 @@ namespace loopchat {
 enum class Limit {
   connections,         // --max-connections: 503 at the upgrade
   connections_per_ip,  // --max-connections-per-ip: 503 at the upgrade
+  handshakes,          // --max-handshakes: closed at accept
   handshake_bytes,     // --max-handshake-bytes: 431
   handshake_timeout,   // --handshake-timeout-ms: dropped
   message_bytes,       // --max-message-bytes: close 1009
@@ -32,10 +33,11 @@ struct Metrics {
   double uptime_s() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }
-  std::uint64_t connections_accepted = 0;  // TCP accepts
-  std::uint64_t connections_open = 0;      // WebSocket sessions past the handshake
-  std::uint64_t handshakes_rejected = 0;   // upgrades answered with an HTTP error
-  std::uint64_t http_requests = 0;         // plain HTTP requests (page, health, metrics)
+  std::uint64_t connections_accepted = 0;     // TCP accepts
+  std::uint64_t connections_open = 0;         // upgraded connections, until their socket closes
+  std::uint64_t connections_handshaking = 0;  // accepted sockets still in their HTTP phase
+  std::uint64_t handshakes_rejected = 0;      // upgrades answered with an HTTP error
+  std::uint64_t http_requests = 0;            // plain HTTP requests (page, health, metrics)
   std::uint64_t accept_errors = 0;
   std::uint64_t frames_in = 0;     // WebSocket data messages received
   std::uint64_t bytes_in = 0;      // socket bytes read

@@ -3,6 +3,7 @@
 // unmasked, so all recipients get the very same bytes.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -13,7 +14,12 @@ class Frame {
  public:
   // A text frame holding `payload`, framed by websocketpp's frame code.
   static std::shared_ptr<const Frame> text(std::string_view payload);
-  // Bytes websocketpp wrote for one connection (handshake answer, pong, close).
+  // Control frames, for one connection. A close without a code (1005) has
+  // no payload.
+  static std::shared_ptr<const Frame> ping();
+  static std::shared_ptr<const Frame> pong(std::string_view payload);
+  static std::shared_ptr<const Frame> close(std::uint16_t code, std::string_view reason);
+  // Bytes for one connection as they are (an HTTP answer).
   static std::shared_ptr<const Frame> raw(std::string bytes);
 
   std::string_view bytes() const { return bytes_; }

@@ -6,7 +6,7 @@
 
 #include "common/use_tuple.hpp"
 #include "server/ops/log.hpp"
-#include "server/transport/session.hpp"
+#include "server/transport/connection.hpp"
 
 namespace loopchat {
 namespace {
@@ -16,7 +16,7 @@ constexpr int kBacklog = 4096;
 
 Listener::Listener(asio::io_context& io, ServerContext& server,
                    const asio::ip::tcp::endpoint& where)
-    : acceptor_(io), backoff_(io), server_(server) {
+    : acceptor_(io), backoff_(io), io_executor_(io.get_executor()), server_(server) {
   acceptor_.open(where.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(where);
@@ -36,7 +36,8 @@ void Listener::stop() {
 asio::awaitable<void> Listener::accept_loop() {
   std::uint64_t failures_logged_at = 0;
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    // Sockets with the loop's own executor type: no polymorphic executor per connection.
+    auto [ec, socket] = co_await acceptor_.async_accept(io_executor_, use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
     if (ec) {
       ++server_.metrics.accept_errors;
@@ -52,9 +53,15 @@ asio::awaitable<void> Listener::accept_loop() {
     }
     ++server_.metrics.connections_accepted;
     std::error_code ignored;
+    if (server_.metrics.connections_handshaking >= server_.config.max_handshakes) {
+      // Too many request heads in flight: this one is not read at all.
+      server_.metrics.count_limit(Limit::handshakes);
+      socket.close(ignored);
+      continue;
+    }
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     socket.non_blocking(true, ignored);
-    std::make_shared<Session>(std::move(socket), server_)->start();
+    std::make_shared<Connection>(std::move(socket), server_)->start();
   }
 }
 

@@ -1,4 +1,4 @@
-// Accepts TCP connections and starts a session for each. Failed accepts for
+// Accepts TCP connections and starts a connection for each. Failed accepts for
 // lack of file descriptors (EMFILE, ENFILE) back off instead of spinning.
 #pragma once
 
@@ -21,6 +21,7 @@ class Listener {
 
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer backoff_;
+  asio::io_context::executor_type io_executor_;
   ServerContext& server_;
 };
 

@@ -4,8 +4,8 @@
 // reads), then writes each scheduled connection's queue with one writev. So
 // the frames a burst of requests makes for one socket share a system call
 // (corking, as uWebSockets and Valkey do), and no connection needs a wake-up
-// of its own. A write that would block is left to the connection's writer
-// coroutine, which waits until the socket is writable.
+// of its own. A write that would block is left to the connection, which waits
+// until the socket is writable.
 #pragma once
 
 #include <asio.hpp>
@@ -15,19 +15,20 @@
 
 namespace loopchat {
 
-class Session;
+class Connection;
 
 class WriteFlusher {
  public:
-  explicit WriteFlusher(asio::any_io_executor executor) : executor_(std::move(executor)) {}
-  void schedule(std::shared_ptr<Session> session);
+  explicit WriteFlusher(asio::io_context::executor_type executor)
+      : executor_(std::move(executor)) {}
+  void schedule(std::shared_ptr<Connection> session);
 
  private:
   void flush_all();
 
-  asio::any_io_executor executor_;
-  std::vector<std::shared_ptr<Session>> scheduled_;
-  std::vector<std::shared_ptr<Session>> flushing_;
+  asio::io_context::executor_type executor_;
+  std::vector<std::shared_ptr<Connection>> scheduled_;
+  std::vector<std::shared_ptr<Connection>> flushing_;
   bool posted_ = false;
 };
 

@@ -11,8 +11,8 @@ namespace loopchat::fuzz {
 // accepts, encode and decode again (the same request must come back).
 void codec_one_input(std::string_view bytes);
 
-// The bytes a client sends, fed to a websocketpp server connection set up as
-// the server's sessions are (server/ws_config.hpp, the iostream transport):
+// The bytes a client sends, fed to the server's protocol layer as a
+// connection feeds it (server/transport/ws_handshake.*, ws_frame_reader.*):
 // the HTTP upgrade, then frames. An input whose first byte is odd gets a
 // valid upgrade request put in front, so the fuzzer reaches the frame parser.
 void ws_server_one_input(std::string_view bytes);

@@ -1,7 +1,10 @@
 #include <algorithm>
+#include <optional>
 #include <string>
 
-#include "server/transport/ws_config.hpp"
+#include "server/transport/frame.hpp"
+#include "server/transport/ws_frame_reader.hpp"
+#include "server/transport/ws_handshake.hpp"
 #include "tests/fuzz/harness.hpp"
 
 namespace loopchat::fuzz {
@@ -18,46 +21,44 @@ void ws_server_one_input(std::string_view bytes) {
   if (!bytes.empty() && (static_cast<unsigned char>(bytes[0]) & 1) != 0) input = kUpgrade;
   if (!bytes.empty()) input.append(bytes.substr(1));
 
-  // As server/session.cpp sets a connection up (its message limit included).
-  auto con = ws_endpoint().get_connection();
-  con->set_max_message_size(64 * 1024);
-  std::size_t written = 0;
-  con->set_validate_handler([&con](websocketpp::connection_hdl) {
-    std::string_view target = con->get_request().get_uri();
-    return target.substr(0, target.find('?')) == "/ws";
-  });
-  con->set_http_handler([&con](websocketpp::connection_hdl) {
-    con->set_status(websocketpp::http::status_code::ok);
-    con->set_body("ok\n");
-  });
-  con->set_message_handler([&con](websocketpp::connection_hdl, WsEndpoint::message_ptr m) {
-    if (m->get_opcode() != websocketpp::frame::opcode::text) {
-      std::error_code ec;
-      con->close(1003, "text frames only", ec);
-    }
-  });
-  con->set_vector_write_handler(
-      [&written](websocketpp::connection_hdl,
-                 const std::vector<websocketpp::transport::buffer>& buffers) {
-        for (const auto& b : buffers) written += b.len;
-        return std::error_code();
-      });
-  con->set_write_handler([&written](websocketpp::connection_hdl, const char*, std::size_t size) {
-    written += size;
-    return std::error_code();
-  });
-  con->set_shutdown_handler([](websocketpp::connection_hdl) { return std::error_code(); });
-  con->start();
-
+  // As server/transport/connection.cpp consumes a client's bytes: the request
+  // head, then (upgraded) frames until a close or a failure.
+  HttpRequestReader request(8192);
+  std::optional<WsFrameReader> frames;
+  bool done = false;
   // In reads of varying size, as a socket would deliver them.
   std::size_t at = 0, step = 1;
-  while (at < input.size()) {
+  while (at < input.size() && !done) {
     std::size_t n = std::min(step, input.size() - at);
-    if (con->read_all(input.data() + at, n) < n) break;  // websocketpp stopped reading
-    at += n;
     step = step * 3 % 1500 + 1;
+    char* data = input.data() + at;
+    at += n;
+    while (n > 0 && !done) {
+      std::size_t used = 0;
+      if (!frames) {
+        auto status = request.read(data, n, used);
+        if (status == HttpRequestReader::Status::complete) {
+          if (classify_upgrade(request.request()) != UpgradeRequest::acceptable ||
+              request_path(request.request()) != "/ws") {
+            http_answer({.status = 404, .body = "no\n"});
+            done = true;
+          } else {
+            upgrade_answer(request.request());
+            frames.emplace(64 * 1024);
+          }
+        } else if (status != HttpRequestReader::Status::incomplete) {
+          done = true;
+        }
+      } else {
+        WsInput got = frames->read(data, n, used);
+        if (got.kind == WsInput::Kind::ping) Frame::pong(got.message->get_payload());
+        if (got.kind == WsInput::Kind::close) Frame::close(got.code, got.reason);
+        if (got.kind == WsInput::Kind::close || got.kind == WsInput::Kind::failed) done = true;
+      }
+      data += used;
+      n -= used;
+    }
   }
-  con->eof();  // as the session does when the socket ends: releases the connection
 }
 
 }  // namespace loopchat::fuzz
