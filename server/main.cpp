@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
       listener.stop();
       lag.stop();
       reminders.stop();
+      fetcher.stop();
     });
     listener.start();
     lag.start();

@@ -99,7 +99,7 @@ RequestHandler::Outcome RequestHandler::fetch(Participant& from, const protocol:
           return fail(from, protocol::Error{failed->code, failed->message, id});
         auto& result = std::get<FetchResult>(outcome);
         hub_.send(from, protocol::Fetched{result.url, result.status, result.bytes, result.ms,
-                                          result.title, id});
+                                          result.title, id, result.truncated});
         if (room && from.in_room(*room)) {
           std::string preview = result.url + " — " + std::to_string(result.status);
           if (result.title) preview += ": " + *result.title;

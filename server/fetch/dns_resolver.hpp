@@ -1,9 +1,14 @@
 // Host name lookups with c-ares, driven by the io_context: c-ares's sockets
-// are watched by asio and its timeouts by a steady_timer, so a lookup never
-// blocks the loop and never needs a thread (libcurl's own resolver would
-// start one per lookup). One c-ares channel serves the whole process.
+// are watched by FdWatchers and its timeouts by a steady_timer, so a lookup
+// never blocks the loop and never needs a thread (libcurl's own resolver
+// would start one per lookup).
 //
-// /etc/hosts is read first, then DNS ("fb"), as the system resolver does.
+// Each lookup has a c-ares channel of its own, because c-ares can cancel
+// only every query of a channel at once: cancel() destroys the lookup's
+// channel, which closes its sockets and ends its timer at once. The
+// configuration (/etc/resolv.conf, or DnsOptions::servers) is read once and
+// copied into each channel. /etc/hosts is read first, then DNS ("fb"), as
+// the system resolver does.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +20,9 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
-#include <asio/steady_timer.hpp>
 
-struct ares_channeldata;
+struct ares_addr_port_node;
+struct ares_options;
 struct ares_addrinfo;
 
 namespace loopchat {
@@ -36,39 +41,38 @@ class DnsResolver {
   using LookupId = std::uint64_t;
 
   explicit DnsResolver(asio::io_context& io, const DnsOptions& options = {});
-  ~DnsResolver();  // pending lookups end without their callbacks
+  ~DnsResolver();  // ends every lookup, without callbacks
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;
 
   // Looks `host` up (A and AAAA). The callback runs later on the loop,
-  // exactly once, unless cancel() is called first.
+  // exactly once, unless cancel() or stop() comes first. After stop() it
+  // runs with an error.
   LookupId resolve(std::string host, Callback done);
+  // Ends the lookup now: no callback, and nothing of it stays on the loop.
   void cancel(LookupId id);
+  // Ends every lookup the same way, for good (shutdown).
+  void stop();
+
   std::size_t pending() const { return lookups_.size(); }
+  std::size_t open_sockets() const;  // c-ares's sockets being watched
 
  private:
-  struct Watch;
-  struct Lookup {
-    Callback done;
-    bool answered = false;
-    std::string error;
-    std::vector<asio::ip::address> addresses;
-  };
+  struct Lookup;
 
-  static void on_sock_state(void* self, int fd, int readable, int writable);
-  static void on_addrinfo(void* arg, int status, int timeouts, ::ares_addrinfo* result);
-  void sock_state(int fd, bool readable, bool writable);
-  void arm(const std::shared_ptr<Watch>& watch, bool read);
-  void process(int read_fd, int write_fd);
-  void rearm_timer();
-  void answered(LookupId id, std::string error, std::vector<asio::ip::address> addresses);
+  static void on_sock_state(void* lookup, int fd, int readable, int writable);
+  static void on_addrinfo(void* lookup, int status, int timeouts, ::ares_addrinfo* result);
+  void process(Lookup& lookup, int read_fd, int write_fd);
+  void rearm_timer(Lookup& lookup);
+  void answer_later(Lookup& lookup);
 
   asio::io_context& io_;
-  ares_channeldata* channel_ = nullptr;
-  asio::steady_timer timer_;
-  std::unordered_map<int, std::shared_ptr<Watch>> watches_;
-  std::unordered_map<LookupId, Lookup> lookups_;
+  std::unique_ptr<ares_options> config_;    // saved from a channel set up once
+  int config_mask_ = 0;                     // which fields of config_ are set
+  ares_addr_port_node* servers_ = nullptr;  // with their ports, which config_ lacks
+  std::unordered_map<LookupId, std::unique_ptr<Lookup>> lookups_;
   LookupId next_id_ = 1;
+  bool stopped_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // handlers check it before `this`
 };
 

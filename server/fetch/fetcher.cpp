@@ -1,16 +1,14 @@
 #include "server/fetch/fetcher.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 
 #include <curl/header.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <asio/posix/stream_descriptor.hpp>
 
 #include "server/fetch/html_title.hpp"
+#include "server/fetch/socket_address.hpp"
 
 namespace loopchat {
 
@@ -26,19 +24,31 @@ std::string describe_denied(const asio::ip::address& address, std::string_view r
   return "fetches to " + address.to_string() + " (" + std::string(range) + ") are denied";
 }
 
-std::optional<asio::ip::address> address_of(const sockaddr_storage& storage) {
-  if (storage.ss_family == AF_INET) {
-    sockaddr_in sin;
-    std::memcpy(&sin, &storage, sizeof sin);
-    return asio::ip::address_v4(ntohl(sin.sin_addr.s_addr));
+// The scheme of an absolute URL (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" /
+// "-" / "." ) ":"), lowercased since schemes are case-insensitive; nullopt if
+// `text` does not start with one. Judged on the text, before any parser, so
+// that no parser's quirk decides whether a scheme is denied.
+std::optional<std::string> scheme_of(std::string_view text) {
+  const auto is_alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (text.empty() || !is_alpha(text[0])) return std::nullopt;
+  std::string scheme;
+  for (const char c : text) {
+    if (c == ':') return scheme;
+    if (!is_alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
+      return std::nullopt;
+    scheme += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   }
-  if (storage.ss_family == AF_INET6) {
-    sockaddr_in6 sin6;
-    std::memcpy(&sin6, &storage, sizeof sin6);
-    asio::ip::address_v6::bytes_type bytes;
-    std::memcpy(bytes.data(), &sin6.sin6_addr, bytes.size());
-    return asio::ip::address_v6(bytes, sin6.sin6_scope_id);
-  }
+  return std::nullopt;
+}
+
+// Why a URL with this scheme (or none) is refused, if it is.
+std::optional<FetchFailure> denied_scheme(const std::optional<std::string>& scheme) {
+  if (!scheme)
+    return FetchFailure{ErrorCode::fetch_denied,
+                        "the URL has no scheme: only http:// and https:// URLs are fetched"};
+  if (*scheme != "http" && *scheme != "https")
+    return FetchFailure{ErrorCode::fetch_denied, "scheme '" + scheme->substr(0, 32) +
+                                                     "' is not allowed (http and https only)"};
   return std::nullopt;
 }
 
@@ -47,20 +57,6 @@ bool is_redirect(long status) {
 }
 
 }  // namespace
-
-// A socket of curl's, opened by on_open_socket and owned by asio, which closes
-// it when curl asks (on_close_socket). `owned` is false only for a socket curl
-// reports without having opened it through us: asio then lets go of it.
-struct Fetcher::Sock {
-  Sock(asio::io_context& io, curl_socket_t fd, bool owned)
-      : descriptor(io, fd), fd(fd), owned(owned) {}
-  asio::posix::stream_descriptor descriptor;
-  curl_socket_t fd;
-  bool owned;
-  bool want_read = false, want_write = false;  // what curl asked for
-  bool reading = false, writing = false;       // an async_wait is pending
-  bool closed = false;
-};
 
 // One fetch, across its lookups and hops. At most one of `lookup` and `easy`
 // is live at a time.
@@ -80,7 +76,7 @@ struct Fetcher::Fetch {
   curl_slist* resolve = nullptr;
   std::string head;  // the first kTitleScanBytes of the body
   std::uint64_t bytes = 0;
-  bool capped = false;                // the body reached max_body_bytes
+  bool capped = false;                // the body was cut at max_body_bytes
   std::optional<std::string> denied;  // why the policy refused a connection
   char error[CURL_ERROR_SIZE] = {};
 };
@@ -104,20 +100,18 @@ Fetcher::Fetcher(asio::io_context& io, const FetchLimits& limits, const DnsOptio
 
 Fetcher::~Fetcher() {
   alive_.reset();
-  for (auto& [id, fetch] : fetches_) release(*fetch);
-  fetches_.clear();
+  stop();
   curl_multi_cleanup(multi_);  // closes what is left through on_close_socket
-  for (auto& [fd, sock] : sockets_) {
-    sock->closed = true;
-    if (!sock->owned) sock->descriptor.release();
-  }
-  sockets_.clear();
   curl_global_cleanup();
 }
 
 Fetcher::TargetOrFailure Fetcher::parse_target(const std::string& text, const std::string* base) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), &curl_url_cleanup);
   if (!url) return FetchFailure{ErrorCode::fetch_failed, "out of memory"};
+  // The first hop must be an absolute http(s) URL; a redirect may also be
+  // relative to the current one (then it keeps that one's scheme).
+  if (const auto scheme = scheme_of(text); !base || scheme)
+    if (auto denied = denied_scheme(scheme)) return *denied;
   const unsigned flags = CURLU_NON_SUPPORT_SCHEME;
   CURLUcode rc = CURLUE_OK;
   if (base) rc = curl_url_set(url.get(), CURLUPART_URL, base->c_str(), flags);
@@ -134,9 +128,7 @@ Fetcher::TargetOrFailure Fetcher::parse_target(const std::string& text, const st
   };
   Target target;
   target.scheme = part(CURLUPART_SCHEME, 0).value_or("");
-  if (target.scheme != "http" && target.scheme != "https")
-    return FetchFailure{ErrorCode::fetch_denied,
-                        "scheme '" + target.scheme + "' is not allowed (http and https only)"};
+  if (auto denied = denied_scheme(target.scheme)) return *denied;  // as curl sees it
   auto host = part(CURLUPART_HOST, CURLU_PUNYCODE);
   auto port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
   auto full = part(CURLUPART_URL, CURLU_PUNYCODE);
@@ -161,6 +153,7 @@ std::optional<FetchFailure> Fetcher::start(std::string url, FetchOwner owner,
     fail_count(failure.code);
     return std::optional<FetchFailure>(std::move(failure));
   };
+  if (stopped_) return refuse({ErrorCode::server_busy, "the server is shutting down"});
   auto parsed = parse_target(url, nullptr);
   if (auto* failure = std::get_if<FetchFailure>(&parsed)) return refuse(std::move(*failure));
   if (fetches_.size() >= limits_.max_concurrent)
@@ -206,6 +199,19 @@ void Fetcher::cancel_all(FetchOwner owner) {
     }
   }
   per_owner_.erase(owner);
+}
+
+void Fetcher::stop() {
+  stopped_ = true;
+  for (auto& [id, fetch] : fetches_) {
+    release(*fetch);  // curl closes the transfer's sockets (no connection is kept)
+    ++counters_.cancelled;
+  }
+  fetches_.clear();
+  per_owner_.clear();
+  resolver_.stop();
+  curl_timer_.cancel();
+  sockets_.clear();  // any socket curl still holds is no longer watched
 }
 
 std::size_t Fetcher::in_flight(FetchOwner owner) const {
@@ -352,6 +358,7 @@ void Fetcher::on_transfer_done(Fetch& fetch, CURLcode code) {
   FetchResult result;
   result.status = static_cast<int>(status);
   result.bytes = fetch.bytes;
+  result.truncated = fetch.capped;
   result.ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - fetch.started).count();
   if (is_html_content_type(content_type)) result.title = extract_title(fetch.head);
@@ -412,9 +419,7 @@ curl_socket_t Fetcher::on_open_socket(void* clientp, curlsocktype purpose, curl_
   auto& fetch = *static_cast<Fetch*>(clientp);
   auto& self = fetch.fetcher;
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-  sockaddr_storage storage{};
-  std::memcpy(&storage, &address->addr, std::min<std::size_t>(address->addrlen, sizeof storage));
-  const auto ip = address_of(storage);
+  const auto ip = address_of(&address->addr, address->addrlen);
   if (!ip) {
     fetch.denied = "not an IP address";
     return CURL_SOCKET_BAD;
@@ -425,26 +430,13 @@ curl_socket_t Fetcher::on_open_socket(void* clientp, curlsocktype purpose, curl_
     return CURL_SOCKET_BAD;
   }
   const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0) return CURL_SOCKET_BAD;
-  self.sockets_[fd] = std::make_shared<Sock>(self.io_, fd, true);
-  return fd;
+  return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
 int Fetcher::on_close_socket(void* clientp, curl_socket_t fd) {
-  auto& self = *static_cast<Fetcher*>(clientp);
-  const auto it = self.sockets_.find(fd);
-  if (it == self.sockets_.end()) return ::close(fd);
-  auto sock = it->second;
-  self.sockets_.erase(it);
-  sock->closed = true;
-  std::error_code ec;
-  if (sock->owned) {
-    sock->descriptor.close(ec);
-  } else {
-    sock->descriptor.release();
-    ::close(fd);
-  }
-  return 0;
+  // The watcher goes first: asio must not hold a number the kernel reuses.
+  static_cast<Fetcher*>(clientp)->sockets_.erase(fd);
+  return ::close(fd);
 }
 
 int Fetcher::on_prereq(void* clientp, char* primary_ip, char*, int, int) {
@@ -466,52 +458,26 @@ int Fetcher::on_prereq(void* clientp, char* primary_ip, char*, int, int) {
 
 int Fetcher::on_socket(CURL*, curl_socket_t fd, int what, void* clientp, void*) {
   auto& self = *static_cast<Fetcher*>(clientp);
-  auto it = self.sockets_.find(fd);
   if (what == CURL_POLL_REMOVE) {
-    if (it == self.sockets_.end()) return 0;
-    auto sock = it->second;
-    sock->want_read = sock->want_write = false;
-    if (!sock->owned) {
-      sock->closed = true;
-      sock->descriptor.release();
-      self.sockets_.erase(it);
-    } else {
-      std::error_code ec;
-      sock->descriptor.cancel(ec);
-    }
+    self.sockets_.erase(fd);
     return 0;
   }
-  if (it == self.sockets_.end())
-    it = self.sockets_.emplace(fd, std::make_shared<Sock>(self.io_, fd, false)).first;
-  auto sock = it->second;
-  sock->want_read = what == CURL_POLL_IN || what == CURL_POLL_INOUT;
-  sock->want_write = what == CURL_POLL_OUT || what == CURL_POLL_INOUT;
-  if (sock->want_read && !sock->reading) self.watch(sock, true);
-  if (sock->want_write && !sock->writing) self.watch(sock, false);
+  // Not socket_action from here: curl forbids it inside its callbacks; the
+  // watcher calls back from the loop.
+  auto [it, added] = self.sockets_.try_emplace(
+      fd, self.io_, fd, [&self, fd](FdWatcher::Ready ready, std::error_code ec) {
+        self.socket_action(
+            fd, ec ? CURL_CSELECT_ERR
+                   : (ready == FdWatcher::Ready::read ? CURL_CSELECT_IN : CURL_CSELECT_OUT));
+      });
+  it->second.watch(what == CURL_POLL_IN || what == CURL_POLL_INOUT,
+                   what == CURL_POLL_OUT || what == CURL_POLL_INOUT);
   return 0;
-}
-
-// Rule: whenever curl wants an event on a socket, a wait for it is pending by
-// the time control returns to the loop (asio's epoll is edge-triggered).
-void Fetcher::watch(const std::shared_ptr<Sock>& sock, bool read) {
-  (read ? sock->reading : sock->writing) = true;
-  const auto wait =
-      read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write;
-  sock->descriptor.async_wait(wait, [this, alive = std::weak_ptr<int>(alive_), sock,
-                                     read](std::error_code ec) {
-    if (!alive.lock()) return;
-    (read ? sock->reading : sock->writing) = false;
-    if (sock->closed) return;
-    const auto wanted = [&] { return read ? sock->want_read : sock->want_write; };
-    if (ec != asio::error::operation_aborted && wanted())
-      socket_action(sock->fd, ec ? CURL_CSELECT_ERR : (read ? CURL_CSELECT_IN : CURL_CSELECT_OUT));
-    if (!sock->closed && wanted() && !(read ? sock->reading : sock->writing)) watch(sock, read);
-  });
 }
 
 int Fetcher::on_timer(CURLM*, long timeout_ms, void* clientp) {
   auto& self = *static_cast<Fetcher*>(clientp);
-  if (timeout_ms < 0) {
+  if (timeout_ms < 0 || self.stopped_) {
     self.curl_timer_.cancel();
     return 0;
   }

@@ -3,8 +3,8 @@
 // Nothing here may block the io_context or start a thread:
 // - names are looked up by DnsResolver (c-ares on the loop) and handed to
 //   curl with CURLOPT_RESOLVE, so curl's threaded resolver never runs;
-// - curl runs with its multi-socket API: its sockets are asio descriptors
-//   (opened and closed by our callbacks), its timeout one steady_timer;
+// - curl runs with its multi-socket API: its sockets (opened and closed by
+//   our callbacks) are watched by FdWatchers, its timeout is one steady_timer;
 // - redirects are followed here, one transfer per hop, each hop looked up
 //   and checked against the AddressPolicy again.
 // The policy is enforced on the address each socket actually connects to.
@@ -28,12 +28,14 @@
 #include "server/fetch/address_policy.hpp"
 #include "server/fetch/dns_resolver.hpp"
 #include "server/fetch/fetch_limits.hpp"
+#include "server/transport/fd_watcher.hpp"
 
 namespace loopchat {
 
 struct FetchResult {
   int status = 0;                    // HTTP status of the last response
   std::uint64_t bytes = 0;           // body bytes read (at most max_body_bytes)
+  bool truncated = false;            // the body was cut at max_body_bytes
   std::int64_t ms = 0;               // wall time from start(), lookups and redirects included
   std::optional<std::string> title;  // HTML pages only
   std::string url;                   // as requested
@@ -52,7 +54,7 @@ using FetchOwner = const void*;  // e.g. the session: per-client limits and canc
 struct FetchCounters {
   std::uint64_t started = 0;    // accepted by start()
   std::uint64_t succeeded = 0;  // ended with a FetchResult
-  std::uint64_t cancelled = 0;  // ended by cancel_all
+  std::uint64_t cancelled = 0;  // ended by cancel_all or stop
   std::uint64_t redirects = 0;  // redirects followed
   std::uint64_t body_bytes = 0;
   std::array<std::uint64_t, protocol::kErrorCodeCount> failed{};  // by code, refusals included
@@ -67,17 +69,24 @@ class Fetcher {
   Fetcher& operator=(const Fetcher&) = delete;
 
   // Refuses at once (returns the failure, `done` is not called) a bad URL, a
-  // scheme other than http/https, a literal address the policy denies, or a
-  // fetch over the global or per-owner limit. Otherwise `done` runs later on
-  // the loop, exactly once, unless cancel_all(owner) comes first.
+  // scheme other than http/https, a literal address the policy denies, a
+  // fetch over the global or per-owner limit, or any after stop(). Otherwise
+  // `done` runs later on the loop, exactly once, unless cancel_all(owner) or
+  // stop() comes first.
   std::optional<FetchFailure> start(std::string url, FetchOwner owner,
                                     std::function<void(FetchOutcome)> done);
 
   // The owner is going away: abort its lookups and transfers, no callbacks.
   void cancel_all(FetchOwner owner);
+  // Shutdown: abort every fetch the same way and refuse new ones. Afterwards
+  // nothing of the Fetcher is left on the io_context (no socket watch, no
+  // timer, no lookup), so it does not keep io.run() from returning.
+  void stop();
 
   std::size_t in_flight() const { return fetches_.size(); }
   std::size_t in_flight(FetchOwner owner) const;
+  std::size_t watched_sockets() const { return sockets_.size(); }
+  const DnsResolver& resolver() const { return resolver_; }
   const FetchCounters& counters() const { return counters_; }
   const AddressPolicy& policy() const { return policy_; }
 
@@ -88,13 +97,13 @@ class Fetcher {
 
  private:
   struct Fetch;
-  struct Sock;
   // One hop's URL, as curl will see it (host in punycode, without brackets).
   struct Target {
     std::string url, scheme, host, port;
   };
   using TargetOrFailure = std::variant<Target, FetchFailure>;
 
+  // `base`: the URL a redirect's Location is relative to; the first hop has none.
   static TargetOrFailure parse_target(const std::string& text, const std::string* base);
 
   std::optional<FetchFailure> begin_hop(Fetch& fetch, const Target& target);
@@ -117,7 +126,6 @@ class Fetcher {
   static int on_prereq(void* fetch, char* primary_ip, char* local_ip, int primary_port,
                        int local_port);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* fetch);
-  void watch(const std::shared_ptr<Sock>& sock, bool read);
   void socket_action(curl_socket_t fd, int events);
   void drain_completions();
 
@@ -127,11 +135,12 @@ class Fetcher {
   DnsResolver resolver_;
   CURLM* multi_ = nullptr;
   asio::steady_timer curl_timer_;
-  std::unordered_map<curl_socket_t, std::shared_ptr<Sock>> sockets_;
+  std::unordered_map<curl_socket_t, FdWatcher> sockets_;  // what curl asked to watch
   std::unordered_map<std::uint64_t, std::unique_ptr<Fetch>> fetches_;
   std::unordered_map<CURL*, std::uint64_t> by_easy_;  // transfer -> fetch id
   std::unordered_map<FetchOwner, std::size_t> per_owner_;
   bool early_checks_ = true;
+  bool stopped_ = false;
   std::uint64_t next_id_ = 1;
   FetchCounters counters_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // handlers check it before `this`

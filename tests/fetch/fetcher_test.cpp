@@ -202,10 +202,33 @@ TEST_F(FetcherTest, BodyIsCappedAndTheRestIsNotDownloaded) {
   EXPECT_LE(result.bytes, limits.max_body_bytes + 16 * 1024);
   EXPECT_GE(result.bytes, limits.max_body_bytes / 2);
   EXPECT_EQ(result.title, "Big page");
+  EXPECT_TRUE(result.truncated);
   // The server sees the connection closed long before the 10 MiB are sent.
   ASSERT_TRUE(run_until([&] { return server.stats().big_closed_early; }, 5s));
   EXPECT_FALSE(server.stats().big_finished);
   EXPECT_LT(server.stats().big_bytes_sent, TestHttpServer::kBigBytes);
+}
+
+TEST_F(FetcherTest, TruncatedOnlyWhenTheBodyIsLongerThanTheLimit) {
+  // /text is 25 bytes: a limit of 25 holds all of it, 24 cuts one.
+  for (const std::size_t limit : {1000u, 25u, 24u, 1u}) {
+    FetchLimits limits = loopback_allowed();
+    limits.max_body_bytes = limit;
+    Fetcher fetcher(io, limits);
+    auto call = fetch_and_wait(fetcher, server.url("/text"));
+    EXPECT_EQ(call->result().status, 200) << limit;
+    EXPECT_EQ(call->result().bytes, std::min<std::size_t>(limit, 25)) << limit;
+    EXPECT_EQ(call->result().truncated, limit < 25) << limit;
+  }
+}
+
+TEST_F(FetcherTest, TruncatedIsAboutTheLastHopOnly) {
+  FetchLimits limits = loopback_allowed();
+  limits.max_body_bytes = 30;
+  Fetcher fetcher(io, limits);
+  auto call = fetch_and_wait(fetcher, server.url("/redirect-to?url=" + server.url("/text")));
+  EXPECT_EQ(call->result().bytes, 25u);
+  EXPECT_FALSE(call->result().truncated);
 }
 
 TEST_F(FetcherTest, RedirectsWithinTheLimitAreFollowed) {
@@ -263,20 +286,49 @@ TEST_F(FetcherTest, PerClientLimitThenGlobalLimit) {
 
 TEST_F(FetcherTest, OnlyHttpAndHttpsSchemes) {
   Fetcher fetcher(io, loopback_allowed());
-  for (const char* url :
-       {"ftp://127.0.0.1/file", "file:///etc/passwd", "gopher://127.0.0.1/",
-        "dict://127.0.0.1:11211/stat", "ldap://127.0.0.1/", "FTP://example.com/"}) {
+  const auto port = std::to_string(server.port());
+  for (const std::string& url : std::vector<std::string>{
+           "ftp://127.0.0.1/file", "file:///etc/passwd", "gopher://127.0.0.1/",
+           "dict://127.0.0.1:11211/stat", "ldap://127.0.0.1/", "FTP://example.com/",
+           "javascript:alert(1)", "JavaScript://%0aalert(1)", "data:text/html,<title>x</title>",
+           "mailto:someone@example.com", "ws://127.0.0.1:" + port + "/", "https+evil://x/",
+           "localhost:" + port + "/title"}) {
     auto call = fetch(fetcher, url);
     ASSERT_TRUE(call->refused) << url;
     EXPECT_EQ(call->refused->code, ErrorCode::fetch_denied) << url;
+    EXPECT_NE(call->refused->message.find("is not allowed"), std::string::npos)
+        << call->refused->message;
   }
-  for (const char* url : {"", "not a url", "http://", "http://exa mple.com/"}) {
+  // Without a scheme a string is no URL to fetch: denied the same way.
+  for (const std::string& url : std::vector<std::string>{
+           "", "not a url", "127.0.0.1:" + port + "/title", "//127.0.0.1:" + port + "/title",
+           "/title", ":http://127.0.0.1/", " http://127.0.0.1:" + port + "/title",
+           "h%74tp://127.0.0.1:" + port + "/title"}) {
+    auto call = fetch(fetcher, url);
+    ASSERT_TRUE(call->refused) << url;
+    EXPECT_EQ(call->refused->code, ErrorCode::fetch_denied) << url;
+    EXPECT_NE(call->refused->message.find("no scheme"), std::string::npos)
+        << call->refused->message;
+  }
+  for (const char* url : {"http://", "http://exa mple.com/", "https://"}) {
     auto call = fetch(fetcher, url);
     ASSERT_TRUE(call->refused) << url;
     EXPECT_EQ(call->refused->code, ErrorCode::fetch_failed) << url;
   }
   run_for(20ms);
   EXPECT_EQ(server.stats().requests, 0u);
+}
+
+TEST_F(FetcherTest, SchemesAreCaseInsensitive) {
+  Fetcher fetcher(io, loopback_allowed());
+  for (const char* scheme : {"HTTP", "Http", "hTtP"}) {
+    auto call = fetch_and_wait(fetcher, scheme + server.url("/title").substr(4));
+    EXPECT_EQ(call->result().status, 200) << scheme;
+    EXPECT_EQ(call->result().title, std::string(TestHttpServer::kTitle)) << scheme;
+  }
+  // HTTPS: is https, here TLS to a plain-HTTP server: a failure, not a denial.
+  auto call = fetch_and_wait(fetcher, "HTTPS" + server.url("/title").substr(4));
+  EXPECT_EQ(call->failure().code, ErrorCode::fetch_failed);
 }
 
 TEST_F(FetcherTest, LoopbackIsDeniedByDefault) {
@@ -307,9 +359,20 @@ TEST_F(FetcherTest, RedirectToADeniedAddressIsRefused) {
 
 TEST_F(FetcherTest, RedirectToADeniedSchemeIsRefused) {
   Fetcher fetcher(io, loopback_allowed());
-  for (const char* target : {"ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/"}) {
+  for (const char* target : {"ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/",
+                             "javascript:alert(1)", "data:text/plain,x", "mailto:a@b.test"}) {
     auto call = fetch_and_wait(fetcher, server.url(std::string("/redirect-to?url=") + target));
     EXPECT_EQ(call->failure().code, ErrorCode::fetch_denied) << target;
+    EXPECT_NE(call->failure().message.find("redirect refused"), std::string::npos)
+        << call->failure().message;
+  }
+  // A relative Location keeps the current scheme; an uppercase one is http.
+  for (const std::string& target : std::vector<std::string>{
+           std::string("/title"),
+           std::string("//127.0.0.1:") + std::to_string(server.port()) + "/title",
+           "HTTP" + server.url("/title").substr(4)}) {
+    auto call = fetch_and_wait(fetcher, server.url("/redirect-to?url=" + target));
+    EXPECT_EQ(call->result().status, 200) << target;
   }
 }
 
@@ -429,13 +492,19 @@ TEST_F(FetcherDnsTest, CancelAllStopsEverythingOfOneOwner) {
   };
   auto kept = fetch(fetcher, server.url("/delay/200"), &staying);
   ASSERT_TRUE(run_until([&] { return server.stats().hangs_open == 1; }, 5s));
+  EXPECT_EQ(fetcher.resolver().pending(), 1u);
+  EXPECT_GE(fetcher.resolver().open_sockets(), 1u);
   fetcher.cancel_all(&gone);
   EXPECT_EQ(fetcher.in_flight(), 1u);
   EXPECT_EQ(fetcher.in_flight(&gone), 0u);
+  // The lookup ended with it, its socket closed: c-ares cannot cancel one
+  // query of a channel, but each lookup has a channel of its own.
+  EXPECT_EQ(fetcher.resolver().pending(), 0u);
+  EXPECT_EQ(fetcher.resolver().open_sockets(), 0u);
   ASSERT_TRUE(run_until([&] { return kept->ended(); }, 5s));
   EXPECT_EQ(kept->result().status, 200);
   EXPECT_TRUE(run_until([&] { return server.stats().hangs_closed == 1; }, 5s));
-  run_for(300ms);  // past c-ares's timeout of the abandoned lookup
+  run_for(300ms);  // past c-ares's query timeout: no late callback
   for (const auto& call : cancelled) {
     EXPECT_FALSE(call->refused);
     EXPECT_EQ(call->callbacks, 0);
@@ -501,6 +570,67 @@ TEST_F(FetcherDnsTest, OneThreadWhileFetchesAndLookupsAreInFlight) {
   for (const auto& call : calls) EXPECT_EQ(call->result().status, 200);
   EXPECT_GE(samples, 20u);
   EXPECT_EQ(most_threads, 1u);
+}
+
+// ---------------------------------------------------------------- stop
+
+// Nothing else on the Fetcher's io_context: a lookup the deaf DNS server never
+// answers and a request the silent web server never answers (the kernel
+// accepts the connection; no one reads it) live on an io_context that never
+// runs. io.run() returning shows that stop() let go of everything.
+class FetcherStopTest : public ::testing::Test {
+ protected:
+  asio::io_context io{1};
+  asio::io_context deaf_io{1};  // never run
+  test::TestDnsServer deaf{deaf_io};
+  asio::ip::tcp::acceptor silent_web{deaf_io, {asio::ip::make_address("127.0.0.1"), 0}};
+
+  void SetUp() override { deaf.silent("silent.test"); }
+
+  DnsOptions slow_dns() {
+    DnsOptions options;
+    options.servers = deaf.servers();
+    options.query_timeout_ms = 5000;
+    return options;
+  }
+};
+
+TEST_F(FetcherStopTest, StopEndsLookupsAndTransfersAndTheLoopRunsOutOfWork) {
+  FetchLimits limits = loopback_allowed();
+  limits.timeout_ms = 60000;
+  Fetcher fetcher(io, limits, slow_dns());
+  int callbacks = 0;
+  const auto count = [&](FetchOutcome) { ++callbacks; };
+  const auto silent_url =
+      "http://127.0.0.1:" + std::to_string(silent_web.local_endpoint().port()) + "/";
+  ASSERT_FALSE(fetcher.start(silent_url, nullptr, count));
+  ASSERT_FALSE(fetcher.start("http://silent.test/", nullptr, count));
+  ASSERT_FALSE(fetcher.start("http://silent.test/", nullptr, count));
+  // Until curl waits for the answer on its socket.
+  const auto deadline = Clock::now() + 5s;
+  while (fetcher.watched_sockets() == 0 && Clock::now() < deadline) io.run_one_for(10ms);
+  ASSERT_GE(fetcher.watched_sockets(), 1u);
+  EXPECT_EQ(fetcher.resolver().pending(), 2u);
+  EXPECT_GE(fetcher.resolver().open_sockets(), 2u);
+
+  fetcher.stop();
+  EXPECT_EQ(fetcher.in_flight(), 0u);
+  EXPECT_EQ(fetcher.watched_sockets(), 0u);
+  EXPECT_EQ(fetcher.resolver().pending(), 0u);
+  EXPECT_EQ(fetcher.resolver().open_sockets(), 0u);
+  EXPECT_EQ(fetcher.counters().cancelled, 3u);
+  io.restart();
+  const auto begin = Clock::now();
+  io.run_for(3s);
+  EXPECT_TRUE(io.stopped()) << "work is left on the loop after stop()";
+  EXPECT_LT(Clock::now() - begin, 1s);
+  EXPECT_EQ(callbacks, 0);
+
+  // Refused from now on, at once.
+  const auto refused = fetcher.start(silent_url, nullptr, count);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, ErrorCode::server_busy);
+  EXPECT_EQ(fetcher.in_flight(), 0u);
 }
 
 }  // namespace
