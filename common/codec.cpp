@@ -3,12 +3,17 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <bitset>
 #include <limits>
+#include <optional>
 
 namespace loopchat::protocol {
 namespace {
 
+// Frames are written in insertion order ("type" first)...
 using json = nlohmann::ordered_json;
+// ...and server frames read as a map (logarithmic lookups, whatever the size).
+using Document = nlohmann::json;
 
 constexpr std::array<std::string_view, kErrorCodeCount> kErrorNames = {
     "bad_json",     "bad_request",   "unknown_type",    "bad_room",     "bad_name",
@@ -21,37 +26,160 @@ struct Invalid {
   std::string message;
 };
 
-const json* field(const json& object, const char* name) {
-  auto it = object.find(name);
-  return it == object.end() ? nullptr : &*it;
+// ------------------------------------------------------------ request reading
+//
+// A request is read in one pass over its bytes (nlohmann's SAX parser): the
+// reader counts keys and nesting and stops at the first cap passed, and keeps
+// only the top-level members the protocol names. No document is built, and no
+// step costs more than the bytes it reads, whatever the client sends.
+
+// The members a request may carry; any other member is skipped unkept.
+enum class Field { type, id, room, text, name, limit, after_ms, url, before_seq, since_seq };
+constexpr std::array<std::string_view, 10> kFieldNames = {
+    "type", "id", "room", "text", "name", "limit", "after_ms", "url", "before_seq", "since_seq"};
+
+std::optional<Field> field_named(std::string_view name) {
+  for (std::size_t i = 0; i < kFieldNames.size(); ++i)
+    if (kFieldNames[i] == name) return static_cast<Field>(i);
+  return std::nullopt;
 }
 
-std::string required_string(const json& object, const char* name) {
-  const json* value = field(object, name);
-  if (value == nullptr) throw Invalid{ErrorCode::bad_request, std::string("missing field ") + name};
-  if (!value->is_string())
-    throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " must be a string"};
-  return value->get<std::string>();
+std::string field_name(Field field) {
+  return std::string(kFieldNames[static_cast<std::size_t>(field)]);
+}
+
+// A kept member's value: scalars in full, objects and arrays by kind only.
+struct Value {
+  enum class Kind { null, boolean, integer, natural, floating, string, object, array };
+  Kind kind = Kind::null;
+  std::string text;           // string
+  std::int64_t integer = 0;   // integer: a negative number (or -0)
+  std::uint64_t natural = 0;  // natural: a non-negative number
+};
+
+using Fields = std::array<std::optional<Value>, kFieldNames.size()>;
+
+class RequestReader {
+ public:
+  explicit RequestReader(const RequestRules& rules) : rules_(rules) {}
+
+  // The SAX interface (each returns whether to read on).
+  bool null() { return scalar(Value::Kind::null); }
+  bool boolean(bool) { return scalar(Value::Kind::boolean); }
+  bool number_integer(std::int64_t n) { return scalar(Value::Kind::integer, {}, n); }
+  bool number_unsigned(std::uint64_t n) { return scalar(Value::Kind::natural, {}, 0, n); }
+  bool number_float(double, const std::string&) { return scalar(Value::Kind::floating); }
+  bool string(std::string& text) { return scalar(Value::Kind::string, std::move(text)); }
+  bool binary(Document::binary_t&) { return scalar(Value::Kind::null); }  // not in JSON text
+  bool start_object(std::size_t) { return enter(Value::Kind::object); }
+  bool start_array(std::size_t) { return enter(Value::Kind::array); }
+  bool end_object() { return leave(); }
+  bool end_array() { return leave(); }
+  bool key(std::string& name) {
+    if (++keys_ > rules_.max_keys)
+      return fail(ErrorCode::bad_request,
+                  "a request has at most " + std::to_string(rules_.max_keys) + " keys");
+    if (depth_ == 1) member_ = field_named(name);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const Document::exception&) {
+    return fail(ErrorCode::bad_json, "frame is not valid JSON");
+  }
+
+  const Fields& fields() const { return fields_; }
+  const std::optional<Error>& failure() const { return failure_; }
+  // Kept members that appeared more than once (the last value is kept).
+  bool repeated(Field field) const { return repeated_[static_cast<std::size_t>(field)]; }
+  std::optional<Field> first_repeated() const {
+    for (std::size_t i = 0; i < kFieldNames.size(); ++i)
+      if (repeated_[i]) return static_cast<Field>(i);
+    return std::nullopt;
+  }
+
+ private:
+  bool scalar(Value::Kind kind, std::string text = {}, std::int64_t integer = 0,
+              std::uint64_t natural = 0) {
+    if (depth_ == 0) return fail(ErrorCode::bad_json, "frame must hold a JSON object");
+    keep(Value{.kind = kind, .text = std::move(text), .integer = integer, .natural = natural});
+    return true;
+  }
+  bool enter(Value::Kind kind) {
+    if (depth_ == 0 && kind != Value::Kind::object)
+      return fail(ErrorCode::bad_json, "frame must hold a JSON object");
+    if (depth_ > 0) keep(Value{.kind = kind, .text = {}, .integer = 0, .natural = 0});
+    if (++depth_ > rules_.max_depth)
+      return fail(ErrorCode::bad_request, "a request nests at most " +
+                                              std::to_string(rules_.max_depth) +
+                                              " levels of objects and arrays");
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  // A value that begins at the top level belongs to the member named before it.
+  void keep(Value value) {
+    if (depth_ != 1 || !member_) return;
+    std::optional<Value>& slot = fields_[static_cast<std::size_t>(*member_)];
+    if (slot) repeated_.set(static_cast<std::size_t>(*member_));
+    slot = std::move(value);
+    member_.reset();
+  }
+  bool fail(ErrorCode code, std::string message) {
+    if (!failure_) failure_ = Error{code, std::move(message), {}};
+    return false;
+  }
+
+  const RequestRules& rules_;
+  std::size_t keys_ = 0;
+  std::size_t depth_ = 0;
+  std::optional<Field> member_;  // the top-level member whose value comes next, if kept
+  Fields fields_;
+  std::bitset<kFieldNames.size()> repeated_;
+  std::optional<Error> failure_;
+};
+
+const Value* field(const Fields& fields, Field name) {
+  const std::optional<Value>& slot = fields[static_cast<std::size_t>(name)];
+  return slot ? &*slot : nullptr;
+}
+
+std::string required_string(const Fields& fields, Field name) {
+  const Value* value = field(fields, name);
+  if (value == nullptr) throw Invalid{ErrorCode::bad_request, "missing field " + field_name(name)};
+  if (value->kind != Value::Kind::string)
+    throw Invalid{ErrorCode::bad_request, "field " + field_name(name) + " must be a string"};
+  return value->text;
 }
 
 // A JSON integer that fits in 64 signed bits (floats and larger numbers don't).
-std::optional<std::int64_t> as_int64(const json& value) {
-  if (!value.is_number_integer()) return std::nullopt;
-  if (value.is_number_unsigned() &&
-      value.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-    return std::nullopt;
-  return value.get<std::int64_t>();
+std::optional<std::int64_t> as_int64(const Value& value) {
+  if (value.kind == Value::Kind::integer) return value.integer;
+  if (value.kind == Value::Kind::natural &&
+      value.natural <= std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+    return static_cast<std::int64_t>(value.natural);
+  return std::nullopt;
 }
 
-std::optional<std::int64_t> optional_integer(const json& object, const char* name) {
-  const json* value = field(object, name);
+std::optional<std::int64_t> optional_integer(const Fields& fields, Field name) {
+  const Value* value = field(fields, name);
   if (value == nullptr) return std::nullopt;
   if (auto number = as_int64(*value)) return number;
-  throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " must be an integer"};
+  throw Invalid{ErrorCode::bad_request, "field " + field_name(name) + " must be an integer"};
 }
 
-std::string room_field(const json& object, const RequestRules& rules) {
-  std::string room = required_string(object, "room");
+// A message sequence number: a non-negative integer up to 2^64 - 1.
+std::optional<std::uint64_t> optional_seq(const Fields& fields, Field name) {
+  const Value* value = field(fields, name);
+  if (value == nullptr) return std::nullopt;
+  if (value->kind == Value::Kind::natural) return value->natural;
+  if (value->kind == Value::Kind::integer && value->integer == 0) return 0;  // -0
+  throw Invalid{ErrorCode::bad_request,
+                "field " + field_name(name) + " must be a non-negative integer"};
+}
+
+std::string room_field(const Fields& fields, const RequestRules& rules) {
+  std::string room = required_string(fields, Field::room);
   if (!valid_room_name(room, rules.max_room_chars))
     throw Invalid{ErrorCode::bad_room, "room names are 1 to " +
                                            std::to_string(rules.max_room_chars) +
@@ -59,33 +187,33 @@ std::string room_field(const json& object, const RequestRules& rules) {
   return room;
 }
 
-std::string text_field(const json& object, const RequestRules& rules) {
-  std::string text = required_string(object, "text");
+std::string text_field(const Fields& fields, const RequestRules& rules) {
+  std::string text = required_string(fields, Field::text);
   if (utf8_length(text) > rules.max_text_chars)
     throw Invalid{ErrorCode::too_long,
                   "text is limited to " + std::to_string(rules.max_text_chars) + " characters"};
   return text;
 }
 
-RequestId read_id(const json& object) {
-  const json* value = field(object, "id");
+RequestId read_id(const Fields& fields) {
+  const Value* value = field(fields, Field::id);
   if (value == nullptr) return {};
-  if (value->is_string() && utf8_length(value->get_ref<const std::string&>()) <= kMaxIdChars)
-    return value->get<std::string>();
+  if (value->kind == Value::Kind::string && utf8_length(value->text) <= kMaxIdChars)
+    return value->text;
   if (auto number = as_int64(*value)) return *number;
   throw Invalid{ErrorCode::bad_request,
                 "id must be an integer or a string of at most 64 characters"};
 }
 
-RequestBody read_body(std::string_view type, const json& object, const RequestRules& rules) {
-  if (type == "join") return Join{room_field(object, rules)};
-  if (type == "leave") return Leave{room_field(object, rules)};
+RequestBody read_body(std::string_view type, const Fields& fields, const RequestRules& rules) {
+  if (type == "join") return Join{room_field(fields, rules)};
+  if (type == "leave") return Leave{room_field(fields, rules)};
   if (type == "say") {
-    std::string room = room_field(object, rules);
-    return Say{std::move(room), text_field(object, rules)};
+    std::string room = room_field(fields, rules);
+    return Say{std::move(room), text_field(fields, rules)};
   }
   if (type == "nick") {
-    std::string name = required_string(object, "name");
+    std::string name = required_string(fields, Field::name);
     if (!valid_nickname(name, rules.max_name_chars))
       throw Invalid{ErrorCode::bad_name,
                     "names are 1 to " + std::to_string(rules.max_name_chars) +
@@ -93,34 +221,38 @@ RequestBody read_body(std::string_view type, const json& object, const RequestRu
     return Nick{std::move(name)};
   }
   if (type == "history") {
-    HistoryRequest request{room_field(object, rules), std::nullopt, std::nullopt, std::nullopt};
-    if (auto limit = optional_integer(object, "limit")) {
+    HistoryRequest request{room_field(fields, rules), std::nullopt};
+    if (auto limit = optional_integer(fields, Field::limit)) {
       if (*limit < 0) throw Invalid{ErrorCode::bad_request, "limit must not be negative"};
       request.limit = static_cast<std::uint32_t>(
           std::min<std::int64_t>(*limit, std::numeric_limits<std::uint32_t>::max()));
     }
+    request.before_seq = optional_seq(fields, Field::before_seq);
+    request.since_seq = optional_seq(fields, Field::since_seq);
     return request;
   }
   if (type == "ping") return Ping{};
   if (type == "stats") return StatsRequest{};
   if (type == "remind") {
-    auto after = optional_integer(object, "after_ms");
+    auto after = optional_integer(fields, Field::after_ms);
     if (!after) throw Invalid{ErrorCode::bad_request, "missing field after_ms"};
     if (*after < 0 || *after > rules.max_after_ms)
       throw Invalid{ErrorCode::bad_request,
                     "after_ms must be 0 to " + std::to_string(rules.max_after_ms)};
-    return Remind{*after, text_field(object, rules)};
+    return Remind{*after, text_field(fields, rules)};
   }
   if (type == "fetch") {
-    Fetch request{required_string(object, "url"), std::nullopt};
+    Fetch request{required_string(fields, Field::url), std::nullopt};
     if (request.url.size() > rules.max_url_chars)
       throw Invalid{ErrorCode::too_long,
                     "url is limited to " + std::to_string(rules.max_url_chars) + " characters"};
-    if (field(object, "room") != nullptr) request.room = room_field(object, rules);
+    if (field(fields, Field::room) != nullptr) request.room = room_field(fields, rules);
     return request;
   }
   throw Invalid{ErrorCode::unknown_type, "unknown type " + std::string(type)};
 }
+
+// ------------------------------------------------------------------ encoding
 
 void put_id(json& object, const RequestId& id) {
   if (auto* text = std::get_if<std::string>(&id)) object["id"] = *text;
@@ -175,6 +307,7 @@ json event_json(const Event& event) {
           o = {{"type", "history"}, {"room", e.room}, {"messages", json::array()}};
           for (const Message& m : e.messages) o["messages"].push_back(message_json(m));
           put_id(o, e.id);
+          if (e.truncated) o["truncated"] = true;
         } else if constexpr (std::is_same_v<T, Pong>) {
           o = {{"type", "pong"}, {"ts", e.ts}};
           put_id(o, e.id);
@@ -189,6 +322,7 @@ json event_json(const Event& event) {
                {"ms", e.ms}};
           if (e.title) o["title"] = *e.title;
           put_id(o, e.id);
+          if (e.truncated) o["truncated"] = true;
         } else if constexpr (std::is_same_v<T, Stats>) {
           o = {{"type", "stats"},
                {"connections", e.connections},
@@ -213,32 +347,43 @@ json event_json(const Event& event) {
 
 // ------------------------------------------------- client-side event reading
 
+const Document* field(const Document& object, const char* name) {
+  auto it = object.find(name);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// Only `true` counts: absent or anything else is false.
+bool flag(const Document& object, const char* name) {
+  const Document* value = field(object, name);
+  return value != nullptr && value->is_boolean() && value->get<bool>();
+}
+
 template <typename T>
-T get_or(const json& object, const char* name, T fallback) {
-  const json* value = field(object, name);
+T get_or(const Document& object, const char* name, T fallback) {
+  const Document* value = field(object, name);
   if (value == nullptr || value->is_null()) return fallback;
   try {
     return value->get<T>();
-  } catch (const json::exception&) {
+  } catch (const Document::exception&) {
     throw Invalid{ErrorCode::bad_request, std::string("field ") + name + " has the wrong kind"};
   }
 }
 
-RequestId event_id(const json& object) {
-  const json* value = field(object, "id");
+RequestId event_id(const Document& object) {
+  const Document* value = field(object, "id");
   if (value == nullptr) return {};
   if (value->is_string()) return value->get<std::string>();
   if (value->is_number_integer()) return value->get<std::int64_t>();
   return {};
 }
 
-Message read_message(const json& o) {
+Message read_message(const Document& o) {
   return Message{get_or<std::string>(o, "room", ""), get_or<std::string>(o, "from", ""),
                  get_or<std::string>(o, "text", ""), get_or<std::uint64_t>(o, "seq", 0),
                  get_or<std::int64_t>(o, "ts", 0),   event_id(o)};
 }
 
-Event read_event(std::string_view type, const json& o) {
+Event read_event(std::string_view type, const Document& o) {
   if (type == "welcome")
     return Welcome{get_or<std::string>(o, "name", ""), get_or<std::string>(o, "version", "")};
   if (type == "joined")
@@ -254,15 +399,15 @@ Event read_event(std::string_view type, const json& o) {
                                            : PresenceEvent::join;
     Presence presence{get_or<std::string>(o, "room", ""), get_or<std::string>(o, "name", ""), event,
                       std::nullopt};
-    if (const json* old = field(o, "old"); old != nullptr && old->is_string())
+    if (const Document* old = field(o, "old"); old != nullptr && old->is_string())
       presence.old_name = old->get<std::string>();
     return presence;
   }
   if (type == "message") return read_message(o);
   if (type == "history") {
-    History history{get_or<std::string>(o, "room", ""), {}, event_id(o)};
-    if (const json* list = field(o, "messages"); list != nullptr && list->is_array())
-      for (const json& m : *list)
+    History history{get_or<std::string>(o, "room", ""), {}, event_id(o), flag(o, "truncated")};
+    if (const Document* list = field(o, "messages"); list != nullptr && list->is_array())
+      for (const Document& m : *list)
         if (m.is_object()) history.messages.push_back(read_message(m));
     return history;
   }
@@ -276,8 +421,9 @@ Event read_event(std::string_view type, const json& o) {
               get_or<std::uint64_t>(o, "bytes", 0),
               get_or<std::int64_t>(o, "ms", 0),
               std::nullopt,
-              event_id(o)};
-    if (const json* title = field(o, "title"); title != nullptr && title->is_string())
+              event_id(o),
+              flag(o, "truncated")};
+    if (const Document* title = field(o, "title"); title != nullptr && title->is_string())
       f.title = title->get<std::string>();
     return f;
   }
@@ -290,7 +436,7 @@ Event read_event(std::string_view type, const json& o) {
             get_or<std::int64_t>(o, "uptime_s", 0),
             get_or<std::uint64_t>(o, "rss_bytes", 0),
             event_id(o)};
-    if (const json* lag = field(o, "loop_lag_ms"); lag != nullptr && lag->is_object())
+    if (const Document* lag = field(o, "loop_lag_ms"); lag != nullptr && lag->is_object())
       s.loop_lag_ms = {get_or<double>(*lag, "p50", 0), get_or<double>(*lag, "p99", 0),
                        get_or<double>(*lag, "max", 0)};
     return s;
@@ -341,16 +487,25 @@ bool valid_nickname(std::string_view name, std::size_t max_chars) {
 }
 
 DecodedRequest decode_request(std::string_view frame, const RequestRules& rules) {
-  json object = json::parse(frame, nullptr, /*allow_exceptions=*/false);
-  if (object.is_discarded()) return Error{ErrorCode::bad_json, "frame is not valid JSON", {}};
-  if (!object.is_object()) return Error{ErrorCode::bad_json, "frame must hold a JSON object", {}};
+  RequestReader reader(rules);
+  Document::sax_parse(frame.begin(), frame.end(), &reader);
+  const std::optional<Error>& failure = reader.failure();
+  if (failure && failure->code == ErrorCode::bad_json) return *failure;
+  const Fields& fields = reader.fields();
   RequestId id;
   try {
-    id = read_id(object);
-    const json* type = field(object, "type");
-    if (type == nullptr || !type->is_string())
+    if (!reader.repeated(Field::id)) id = read_id(fields);  // a repeated id is not echoed
+  } catch (const Invalid& invalid) {
+    return failure ? *failure : Error{invalid.code, invalid.message, {}};
+  }
+  if (failure) return Error{failure->code, failure->message, id};  // a cap was passed
+  try {
+    if (auto repeated = reader.first_repeated())
+      throw Invalid{ErrorCode::bad_request, "field " + field_name(*repeated) + " appears twice"};
+    const Value* type = field(fields, Field::type);
+    if (type == nullptr || type->kind != Value::Kind::string)
       throw Invalid{ErrorCode::bad_request, "field type must be a string"};
-    return Request{id, read_body(type->get_ref<const std::string&>(), object, rules)};
+    return Request{id, read_body(type->text, fields, rules)};
   } catch (const Invalid& invalid) {
     return Error{invalid.code, invalid.message, id};
   }
@@ -368,6 +523,8 @@ std::string encode(const Request& request) {
         if constexpr (std::is_same_v<T, HistoryRequest>) {
           json o = {{"type", "history"}, {"room", r.room}};
           if (r.limit) o["limit"] = *r.limit;
+          if (r.before_seq) o["before_seq"] = *r.before_seq;
+          if (r.since_seq) o["since_seq"] = *r.since_seq;
           return o;
         }
         if constexpr (std::is_same_v<T, Ping>) return {{"type", "ping"}};
@@ -406,11 +563,11 @@ std::string encode_history(std::string_view room, const std::vector<std::string_
 }
 
 Event decode_event(std::string_view frame) {
-  json object = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+  Document object = Document::parse(frame, nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded() || !object.is_object())
     return Error{ErrorCode::bad_json, "frame is not a JSON object", {}};
   try {
-    const json* type = field(object, "type");
+    const Document* type = field(object, "type");
     if (type == nullptr || !type->is_string())
       throw Invalid{ErrorCode::bad_request, "field type must be a string"};
     return read_event(type->get_ref<const std::string&>(), object);

@@ -60,6 +60,15 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Longest room name (protocol maximum 64)")
       ->check(CLI::Range(1, 64))
       ->group(limits);
+  app.add_option("--max-request-keys", c.rules.max_keys,
+                 "Object members in one request, nested ones included; beyond: bad_request")
+      ->check(CLI::Range(std::size_t(8), std::size_t(65536)))
+      ->group(limits);
+  app.add_option("--max-request-depth", c.rules.max_depth,
+                 "Nesting of objects and arrays in one request (the request is 1); beyond: "
+                 "bad_request")
+      ->check(CLI::Range(std::size_t(1), std::size_t(512)))
+      ->group(limits);
   app.add_option("--history", c.history_size, "Messages kept per room")
       ->check(CLI::Range(0, 100000))
       ->group(limits);

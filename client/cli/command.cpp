@@ -68,15 +68,20 @@ Command parse_slash(std::string_view line) {
                         "': 1 to 32 characters, no control characters"};
     return NickCommand{std::string(name)};
   }
-  if (verb == "history") {
+  if (verb == "history" || verb == "more") {
     std::string_view count = next_word(rest);
-    if (!rest.empty()) return usage("/history [n]");
-    if (count.empty()) return HistoryCommand{};
-    std::uint32_t n = 0;
-    auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-    if (ec != std::errc{} || end != count.data() + count.size() || n == 0)
-      return usage("/history [n]   (n: a positive number of messages)");
-    return HistoryCommand{n};
+    std::string_view shape = verb == "more" ? "/more [n]" : "/history [n]";
+    if (!rest.empty()) return usage(shape);
+    std::optional<std::uint32_t> limit;
+    if (!count.empty()) {
+      std::uint32_t n = 0;
+      auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+      if (ec != std::errc{} || end != count.data() + count.size() || n == 0)
+        return usage(std::string(shape) + "   (n: a positive number of messages)");
+      limit = n;
+    }
+    if (verb == "more") return MoreCommand{limit};
+    return HistoryCommand{limit};
   }
   if (verb == "remind") {
     std::string_view when = next_word(rest);
@@ -111,6 +116,7 @@ std::string_view help_text() {
          "  /leave [room]             leave a room (the current one by default)\n"
          "  /nick <name>              change your nickname\n"
          "  /history [n]              the current room's last n messages (default 50)\n"
+         "  /more [n]                 n messages before the oldest one shown (default 50)\n"
          "  /remind <seconds> <text>  a reminder from the server after a delay\n"
          "  /fetch <url>              fetch a page; its preview is posted to the room\n"
          "  /stats                    the server's counters\n"

@@ -25,6 +25,10 @@ struct NickCommand {
 struct HistoryCommand {
   std::optional<std::uint32_t> limit;
 };
+// Pages back: the messages before the oldest one shown of the current room.
+struct MoreCommand {
+  std::optional<std::uint32_t> limit;
+};
 struct RemindCommand {
   std::int64_t after_ms = 0;
   std::string text;
@@ -40,8 +44,8 @@ struct BadCommand {
 };
 
 using Command =
-    std::variant<SayCommand, JoinCommand, LeaveCommand, NickCommand, HistoryCommand, RemindCommand,
-                 FetchCommand, StatsCommand, HelpCommand, QuitCommand, BadCommand>;
+    std::variant<SayCommand, JoinCommand, LeaveCommand, NickCommand, HistoryCommand, MoreCommand,
+                 RemindCommand, FetchCommand, StatsCommand, HelpCommand, QuitCommand, BadCommand>;
 
 // A line starting with '/' is a command ("//text" says "/text"); any other
 // line is said. Blank lines are BadCommand with an empty message.

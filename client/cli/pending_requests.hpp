@@ -21,7 +21,8 @@ enum class RequestKind {
   nick,          // nothing on success: settled by the pong that follows it
   say,           // the message carrying its id, from us
   history,       // a /history asked by the user
-  history_fill,  // the history after a (re)join, to fill the gap
+  history_fill,  // a page of the history after a (re)join, to fill the gap
+  history_more,  // a /more page: messages before the oldest shown
   ping,          // pong
   remind,        // reminder, when the timer fires
   fetch,         // fetched

@@ -21,9 +21,10 @@ namespace {
 constexpr std::size_t kScriptedWindow = 32;
 // Interactive mode keeps at most this many commands typed while offline.
 constexpr std::size_t kOutboxCommands = 100;
-// Messages shown as context when joining a room, and asked for to fill a gap.
+// Messages shown as context when joining a room, and asked for to fill a gap
+// when none was seen.
 constexpr std::uint32_t kContextMessages = 10;
-constexpr std::uint32_t kFillMessages = 100;
+constexpr std::uint32_t kFillMessages = RoomTracker::kPageMessages;
 // How long the close handshake may take at exit.
 constexpr auto kCloseTimeout = std::chrono::seconds(1);
 
@@ -330,6 +331,16 @@ void Session::execute(const Command& command) {
             send(protocol::HistoryRequest{current_, c.limit},
                  {.kind = RequestKind::history, .room = current_});
           },
+          [&](const MoreCommand& c) {
+            if (current_.empty()) return local_error("you are in no room: /join one first");
+            auto tracker = trackers_.find(current_);
+            std::uint64_t oldest = tracker == trackers_.end() ? 0 : tracker->second.oldest_seq();
+            if (oldest == 1) return notice("#" + current_ + " has no older messages");
+            std::optional<std::uint64_t> before;
+            if (oldest > 0) before = oldest;  // nothing seen yet: the latest, as /history
+            send(protocol::HistoryRequest{current_, c.limit, before, std::nullopt},
+                 {.kind = RequestKind::history_more, .room = current_});
+          },
           [&](const RemindCommand& c) {
             send(protocol::Remind{c.after_ms, c.text}, {.kind = RequestKind::remind});
             notice("reminder set for " + seconds_text(std::chrono::milliseconds(c.after_ms)) +
@@ -365,11 +376,15 @@ void Session::join_room(const std::string& room, bool from_user) {
   }
   std::string previous = current_;
   if (from_user || current_.empty()) current_ = room;
-  trackers_[room].begin_fill();
+  RoomTracker::Ask ask = trackers_[room].begin_fill(from_user ? kContextMessages : kFillMessages);
   send(protocol::Join{room},
        {.kind = RequestKind::join, .room = room, .previous = previous, .from_user = from_user});
-  protocol::HistoryRequest history{room, from_user ? kContextMessages : kFillMessages};
-  send(history, {.kind = RequestKind::history_fill, .room = room, .from_user = from_user});
+  ask_fill(room, ask, from_user);
+}
+
+void Session::ask_fill(const std::string& room, const RoomTracker::Ask& ask, bool from_user) {
+  send(protocol::HistoryRequest{room, ask.limit, std::nullopt, ask.since_seq},
+       {.kind = RequestKind::history_fill, .room = room, .from_user = from_user});
 }
 
 std::int64_t Session::send(protocol::RequestBody body, PendingRequest pending) {
@@ -442,27 +457,35 @@ void Session::on_event(const protocol::Message& e) {
 void Session::on_event(const protocol::History& e) {
   auto request = pending_.take(e.id);
   auto tracker = trackers_.find(e.room);
-  if (request && request->kind == RequestKind::history_fill && tracker != trackers_.end()) {
-    RoomTracker::Fill fill = tracker->second.finish_fill(e.messages);
-    if (fill.restarted) notice("#" + e.room + ": the server restarted, its history starts anew");
-    if (fill.gap) notice("#" + e.room + ": more was missed than the server's history holds");
-    if (!request->from_user && !fill.show.empty() && !fill.restarted)
-      notice(std::to_string(fill.show.size()) + " new in #" + e.room + " while disconnected:");
-    // Context on a first join is for people; scripts see only what happens.
-    if (request->from_user && scripted_) return;
-    if (request->from_user && !fill.show.empty()) notice("earlier in #" + e.room + ":");
-    for (const protocol::Message& m : fill.show) show(renderer_.message(m, view()));
-    return;
-  }
+  if (request && request->kind == RequestKind::history_fill && tracker != trackers_.end())
+    return show_fill(e.room, tracker->second.on_fill(e.messages, e.truncated), request->from_user);
+  bool more = request && request->kind == RequestKind::history_more;
   if (e.messages.empty()) {
-    notice("no messages in #" + e.room + " yet");
+    notice(more ? "#" + e.room + " has no older messages" : "no messages in #" + e.room + " yet");
     return;
   }
-  notice("the last " + std::to_string(e.messages.size()) + " messages of #" + e.room + ":");
+  notice((more ? std::to_string(e.messages.size()) + " earlier messages of #"
+               : "the last " + std::to_string(e.messages.size()) + " messages of #") +
+         e.room + ":");
   for (const protocol::Message& m : e.messages) {
     show(renderer_.message(m, view()));
     if (tracker != trackers_.end() && !tracker->second.filling()) tracker->second.saw(m);
   }
+  // Trimmed to the server's byte budget: the oldest of the asked ones were left out.
+  if (e.truncated) notice("#" + e.room + ": more than fits in one answer; /more shows older ones");
+}
+
+void Session::show_fill(const std::string& room, RoomTracker::Fill fill, bool from_user) {
+  if (fill.next) return ask_fill(room, *fill.next, from_user);
+  if (fill.restarted) notice("#" + room + ": the server restarted, its history starts anew");
+  if (fill.gap) notice("#" + room + ": more was missed than the server's history holds");
+  if (!from_user && !fill.show.empty() && !fill.restarted)
+    notice(std::to_string(fill.show.size()) + " new in #" + room + " while disconnected:");
+  // Context on a first join is for people; scripts see only what happens.
+  if (from_user && scripted_) return;
+  if (from_user && !fill.show.empty()) notice("earlier in #" + room + ":");
+  for (const protocol::Message& m : fill.show) show(renderer_.message(m, view()));
+  if (fill.older) notice("#" + room + " has older messages: /more shows them");
 }
 
 void Session::on_event(const protocol::Pong& e) {
@@ -521,6 +544,13 @@ void Session::on_event(const protocol::Error& e) {
         break;
       case RequestKind::fetch:
         text = "fetch failed: " + text;
+        break;
+      case RequestKind::history_fill:
+        // What was gathered and held is shown; live messages flow again.
+        if (auto tracker = trackers_.find(request->room);
+            tracker != trackers_.end() && tracker->second.filling())
+          show_fill(request->room, tracker->second.cut_short(), request->from_user);
+        text = "#" + request->room + ": the history did not come: " + text;
         break;
       default:
         break;

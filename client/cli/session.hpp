@@ -58,6 +58,8 @@ class Session {
   // -- commands and requests
   void execute(const Command& command);
   void join_room(const std::string& room, bool from_user);
+  void ask_fill(const std::string& room, const RoomTracker::Ask& ask, bool from_user);
+  void show_fill(const std::string& room, RoomTracker::Fill fill, bool from_user);
   void forget_room(const std::string& room);
   std::int64_t send(protocol::RequestBody body, PendingRequest pending);
 

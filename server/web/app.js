@@ -55,10 +55,14 @@
       members: null,
       lastSeq: 0,          // newest seq shown
       lastKey: '',         // msgKey of that message
+      oldestSeq: 0,        // oldest seq shown: older pages are asked before it
       seen: new Set(),     // keys of messages shown (survives seq resets)
-      syncing: false,      // waiting for the history answer
+      syncing: false,      // waiting for the last history page of a (re)join
       buffered: [],        // live messages that arrived while syncing
       firstSync: true,
+      missed: null,        // the "missed while away" divider of the fill under way
+      missedCount: 0,
+      older: null,         // the "older messages" control, while there may be more
       unread: 0,
       item: null, badge: null,
     };
@@ -105,7 +109,12 @@
       const wasOpen = state.open;
       state.ws = null;
       state.open = false;
-      for (const r of state.rooms.values()) { r.joined = false; r.syncing = false; r.buffered = []; }
+      for (const r of state.rooms.values()) {
+        r.joined = false;
+        r.syncing = false;
+        r.buffered = [];
+        if (r.older) r.older.disabled = false;
+      }
       renderRooms();
       renderRoomHead();
       if (wasOpen) {
@@ -160,7 +169,7 @@
       case 'left': return onLeft(m);
       case 'presence': return onPresence(m);
       case 'message': return onMessage(m);
-      case 'history': return onHistory(m);
+      case 'history': return onHistory(m, meta);
       case 'pong': return onPong(m, meta);
       case 'reminder': return onReminder(m, meta);
       case 'fetched': return onFetched(m, meta);
@@ -235,11 +244,23 @@
     rejoin(r);
   }
 
+  // A (re)join asks for history: the latest messages the first time; after a
+  // reconnect, those since one below the last seq shown (that message comes
+  // back and tells a continued history from a restarted server's), page after
+  // page while the answers are trimmed or full.
   function rejoin(r) {
     r.syncing = true;
     r.buffered = [];
+    r.missed = null;
+    r.missedCount = 0;
     send({ type: 'join', room: r.name }, { kind: 'join', room: r.name });
-    send({ type: 'history', room: r.name, limit: HISTORY_LIMIT }, { kind: 'history', room: r.name });
+    if (r.lastSeq > 0) askHistory(r, { since_seq: r.lastSeq - 1 }, { check: true });
+    else askHistory(r, {});
+  }
+
+  function askHistory(r, range, extra) {
+    send({ type: 'history', room: r.name, limit: HISTORY_LIMIT, ...range },
+      { kind: 'history', room: r.name, since: range.since_seq, ...extra });
   }
 
   function onJoined(m) {
@@ -305,45 +326,105 @@
     showMessage(r, m, true);
   }
 
-  function onHistory(m) {
+  function onHistory(m, meta) {
     const r = state.rooms.get(m.room);
     if (!r) return;
     const list = Array.isArray(m.messages) ? m.messages.filter((x) => x && typeof x.seq === 'number') : [];
+    const truncated = m.truncated === true;
+    if (meta && meta.older) { onOlder(r, list, truncated); return; }
     const newest = list.length ? list[list.length - 1].seq : 0;
-    // The server restarted if its numbering went backwards, or if the message
-    // it now numbers like our last one is a different message.
-    const renumbered = list.some((x) => x.seq === r.lastSeq && msgKey(x) !== r.lastKey);
-    if (r.lastSeq > 0 && list.length && (newest < r.lastSeq || renumbered)) {
-      restarted(r);
-      for (const x of list) if (!r.seen.has(msgKey(x))) showMessage(r, { ...x, room: r.name }, false);
-    } else if (r.firstSync) {
-      if (list.length) {
-        const d = document.createElement('div');
-        d.className = 'divider';
-        d.textContent = 'earlier messages';
-        append(r, d, false);
+    if (meta && meta.check) {
+      // The server restarted if the message it now numbers like our last one
+      // is another, or if its numbering has not reached ours.
+      const same = list.find((x) => x.seq === r.lastSeq);
+      if (same ? msgKey(same) !== r.lastKey : newest < r.lastSeq) {
+        restarted(r);
+        askHistory(r, {});
+        return;
       }
-      for (const x of list) if (x.seq > r.lastSeq && !r.seen.has(msgKey(x))) showMessage(r, { ...x, room: r.name }, false);
-      note(`You joined #${r.name}.`, 'info', r.name);
-    } else {
-      const missed = list.filter((x) => x.seq > r.lastSeq && !r.seen.has(msgKey(x)));
-      if (missed.length) {
-        const d = document.createElement('div');
-        d.className = 'divider';
-        d.textContent = `${missed.length} missed while you were away`;
-        append(r, d, false);
+      if (!same && list.length && list[0].seq > r.lastSeq + 1) {
+        note(`Some messages of #${r.name} are missing: more were sent than the server keeps.`, 'info', r.name);
       }
-      for (const x of missed) showMessage(r, { ...x, room: r.name }, true);
     }
+    const fresh = list.filter((x) => x.seq > r.lastSeq && !r.seen.has(msgKey(x)));
+    if (r.firstSync) {
+      if (fresh.length) divider(r, 'earlier messages');
+      for (const x of fresh) showMessage(r, { ...x, room: r.name }, false);
+    } else if (fresh.length) {
+      r.missedCount += fresh.length;
+      if (!r.missed) r.missed = divider(r, '');
+      r.missed.textContent = `${r.missedCount} missed while you were away`;
+      for (const x of fresh) showMessage(r, { ...x, room: r.name }, true);
+    }
+    const since = meta ? meta.since : undefined;
+    if (since !== undefined && (truncated || list.length >= HISTORY_LIMIT) && newest > since) {
+      askHistory(r, { since_seq: newest }); // more after these; live ones stay buffered
+      return;
+    }
+    if (since === undefined && truncated) showOlderControl(r);
+    if (r.firstSync) note(`You joined #${r.name}.`, 'info', r.name);
+    endSync(r);
+  }
+
+  function endSync(r) {
     r.firstSync = false;
     r.syncing = false;
+    r.missed = null;
     const buffered = r.buffered;
     r.buffered = [];
     for (const b of buffered) acceptLive(r, b);
   }
 
+  function divider(r, text) {
+    const d = document.createElement('div');
+    d.className = 'divider';
+    d.textContent = text;
+    append(r, d, false);
+    return d;
+  }
+
+  // The control at the top of a room that pages back (history before_seq).
+  function showOlderControl(r) {
+    if (r.older) return;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'btn btn-small btn-ghost older';
+    b.dataset.testid = 'older';
+    b.textContent = 'Load older messages';
+    b.addEventListener('click', () => {
+      if (!requireOpen() || b.disabled) return;
+      b.disabled = true;
+      askHistory(r, r.oldestSeq > 0 ? { before_seq: r.oldestSeq } : {}, { older: true });
+    });
+    r.pane.prepend(b);
+    r.older = b;
+  }
+
+  function dropOlderControl(r) {
+    if (r.older) r.older.remove();
+    r.older = null;
+  }
+
+  // An older page: its messages go above the oldest shown, the view stays put.
+  function onOlder(r, list, truncated) {
+    const fresh = list.filter((x) => (r.oldestSeq === 0 || x.seq < r.oldestSeq) && !r.seen.has(msgKey(x)));
+    const log = els.log;
+    const before = log.scrollHeight;
+    const anchor = r.older ? r.older.nextSibling : r.pane.firstChild;
+    for (const x of fresh) r.pane.insertBefore(messageRow(r, { ...x, room: r.name }), anchor);
+    if (r.name === state.current) log.scrollTop += log.scrollHeight - before;
+    if (fresh.length && (truncated || list.length >= HISTORY_LIMIT)) {
+      if (r.older) r.older.disabled = false;
+    } else {
+      dropOlderControl(r);
+      note(`That is all the server keeps of #${r.name}.`, 'info', r.name);
+    }
+  }
+
   function restarted(r) {
     r.lastSeq = 0;
+    r.oldestSeq = 0;
+    dropOlderControl(r);
     note('The server restarted; message numbering starts over.', 'info restart', r.name);
   }
 
@@ -436,7 +517,12 @@
         renderRooms();
       }
     }
-    if (meta && meta.kind === 'history') return; // the join error says it already
+    if (meta && meta.kind === 'history') {
+      const r = state.rooms.get(meta.room);
+      if (!r) return; // the join error says it already
+      if (meta.older && r.older) r.older.disabled = false;
+      if (!meta.older && r.syncing) endSync(r); // what came is shown; live ones flow again
+    }
     if (meta && meta.kind === 'say' && meta.text && !els.input.value) els.input.value = meta.text;
     const row = document.createElement('div');
     row.className = 'error';
@@ -496,8 +582,15 @@
   }
 
   function showMessage(r, m, countUnread) {
+    const row = messageRow(r, m);
+    append(r, row, countUnread && row.dataset.own !== '1');
+  }
+
+  // The row of a message, counted as shown.
+  function messageRow(r, m) {
     r.seen.add(msgKey(m));
     if (typeof m.seq === 'number' && m.seq > r.lastSeq) { r.lastSeq = m.seq; r.lastKey = msgKey(m); }
+    if (typeof m.seq === 'number' && (r.oldestSeq === 0 || m.seq < r.oldestSeq)) r.oldestSeq = m.seq;
     const from = String(m.from ?? '');
     const text = String(m.text ?? '');
     const own = (m.id !== undefined && state.sentIds.has(String(m.id))) || from === state.me;
@@ -517,7 +610,7 @@
     body.className = 'text';
     appendLinkified(body, text);
     row.append(head, body);
-    append(r, row, countUnread && !own);
+    return row;
   }
 
   const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
@@ -565,7 +658,10 @@
     const visible = r.name === state.current || (r === lobbyless && !state.rooms.has(state.current));
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
     r.pane.appendChild(node);
-    while (r.pane.childElementCount > MAX_ROWS_PER_ROOM) r.pane.firstElementChild.remove();
+    while (r.pane.childElementCount > MAX_ROWS_PER_ROOM) {
+      const first = r.pane.firstElementChild;
+      (first === r.older ? first.nextElementSibling : first).remove();
+    }
     if (visible) {
       if (nearBottom || node.classList.contains('own')) log.scrollTop = log.scrollHeight;
     } else if (countUnread && r !== lobbyless) {

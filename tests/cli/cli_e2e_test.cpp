@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "client/cli/room_tracker.hpp"
 #include "tests/cli/cli_process.hpp"
 #include "tests/cli/fixed_port_server.hpp"
 #include "tests/support/chat_client.hpp"
@@ -211,6 +212,102 @@ TEST(CliReconnect, ServerRestartFillsTheGapOnce) {
   EXPECT_NE(cli.err().find("reconnecting in"), std::string::npos) << cli.err();
   cli.close_input();
   EXPECT_EQ(cli.wait_exit(), 0) << cli.err();
+}
+
+// Each of `texts` once as a message line, in this order: the texts that are
+// not (missing, repeated, or before the one ahead of them in the list).
+std::vector<std::string> not_once_in_order(const std::string& out,
+                                           const std::vector<std::string>& texts) {
+  std::vector<std::string> wrong;
+  std::size_t at = 0;
+  for (const std::string& text : texts) {
+    std::string line = "> " + text + "\n";
+    std::size_t found = out.find(line);
+    if (count(out, line) != 1 || found < at) wrong.push_back(text);
+    if (found != std::string::npos) at = found;
+  }
+  return wrong;
+}
+
+std::vector<std::string> numbered_texts(const std::string& prefix, int first, int last) {
+  std::vector<std::string> out;
+  for (int i = first; i <= last; ++i) out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+// The CLI stops (SIGSTOP) without closing; the server drops it for not
+// answering its pings, while the room gets more than one history page of
+// messages. Resumed, it reconnects and asks since the last seq it saw, page
+// after page, until the pages come back short.
+TEST(CliReconnect, ADroppedConnectionFillsTheGapPageByPageWithSinceSeq) {
+  ServerProcess server({"--quiet", "--history", "500", "--rate", "100000", "--burst", "100000",
+                        "--ping-interval-ms", "300", "--ping-timeout-ms", "300",
+                        "--close-timeout-ms", "200"});
+  CliProcess cli({server.url(), "--name", "sleeper", "--room", "gap", "--backoff-initial-ms", "50"},
+                 Mode::pipes);
+  cli.write("before the drop\n");
+  ASSERT_TRUE(cli.wait_for("> before the drop")) << cli.out() << cli.err();
+  const int missed = 2 * static_cast<int>(cli::RoomTracker::kPageMessages) + 50;
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient observer(co_await asio::this_coro::executor);
+    co_await observer.connect(server.port());
+    co_await observer.join("gap");
+    cli.signal(SIGSTOP);
+    while (true) {  // the server notices the silence and lets the CLI go
+      json presence = co_await observer.wait_for("presence");
+      if (presence["name"] == "sleeper" && presence["event"] == "leave") break;
+    }
+    for (const std::string& text : numbered_texts("missed-", 1, missed))
+      observer.send({{"type", "say"}, {"room", "gap"}, {"text", text}});
+    co_await messages(observer, missed);
+    cli.signal(SIGCONT);
+  });
+  ASSERT_TRUE(cli.wait_for("> missed-" + std::to_string(missed) + "\n", 20s))
+      << cli.out() << cli.err();
+  EXPECT_EQ(not_once_in_order(cli.out(), numbered_texts("missed-", 1, missed)),
+            std::vector<std::string>{})
+      << cli.err();
+  EXPECT_EQ(count(cli.out(), "> before the drop\n"), 1u);
+  EXPECT_NE(cli.err().find(std::to_string(missed) + " new in #gap while disconnected"),
+            std::string::npos)
+      << cli.err();
+  EXPECT_EQ(cli.err().find("more was missed"), std::string::npos) << cli.err();
+  cli.close_input();
+  EXPECT_EQ(cli.wait_exit(), 0) << cli.err();
+}
+
+// /more pages back from the oldest message seen, with before_seq.
+TEST(CliScripted, MorePagesBackFromTheOldestSeen) {
+  ServerProcess server({"--quiet", "--rate", "100000", "--burst", "100000"});
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient poster(co_await asio::this_coro::executor);
+    co_await poster.connect(server.port());
+    co_await poster.join("old");
+    for (const std::string& text : numbered_texts("old-", 1, 30))
+      poster.send({{"type", "say"}, {"room", "old"}, {"text", text}});
+    co_await messages(poster, 30);
+  });
+  CliProcess cli({server.url(), "--room", "old"}, Mode::pipes);
+  cli.write("joined\n");  // its echo comes after the join's history: old-21..30 are seen
+  ASSERT_TRUE(cli.wait_for("> joined")) << cli.out() << cli.err();
+  cli.write("/more 15\n");
+  ASSERT_TRUE(cli.wait_for("> old-20\n")) << cli.out() << cli.err();
+  cli.write("/more 100\n");
+  ASSERT_TRUE(cli.wait_for("> old-5\n")) << cli.out() << cli.err();
+  cli.write("/more\n");
+  cli.close_input();
+  EXPECT_EQ(cli.wait_exit(), 0) << cli.err();
+  // Scripts get no context on joining: only what /more brought, oldest first per page.
+  EXPECT_EQ(not_once_in_order(cli.out(), numbered_texts("old-", 6, 20)), std::vector<std::string>{})
+      << cli.out();
+  std::size_t second_page = cli.out().find("> old-1\n");
+  ASSERT_NE(second_page, std::string::npos) << cli.out();
+  EXPECT_GT(second_page, cli.out().find("> old-20\n"));
+  EXPECT_EQ(not_once_in_order(cli.out().substr(second_page), numbered_texts("old-", 1, 5)),
+            std::vector<std::string>{});
+  EXPECT_EQ(cli.out().find("> old-21\n"), std::string::npos) << cli.out();
+  EXPECT_NE(cli.err().find("15 earlier messages of #old"), std::string::npos) << cli.err();
+  EXPECT_NE(cli.err().find("#old has no older messages"), std::string::npos) << cli.err();
 }
 
 }  // namespace

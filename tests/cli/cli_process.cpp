@@ -75,6 +75,10 @@ CliProcess::CliProcess(std::vector<std::string> args, Mode mode, std::vector<std
   err_fd_ = err[0];
 }
 
+void CliProcess::signal(int sig) const {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
 CliProcess::~CliProcess() {
   if (!status_ && pid_ > 0) {
     ::kill(pid_, SIGKILL);

@@ -25,6 +25,7 @@ class CliProcess {
 
   void write(std::string_view bytes);  // to stdin, or typed on the terminal
   void close_input();                  // EOF on stdin (pipes only)
+  void signal(int sig) const;          // e.g. SIGSTOP: the process stops reading, as if hung
 
   // Reads until `text` appears in the output at or after `from`, or the
   // timeout passes. Returns its position.

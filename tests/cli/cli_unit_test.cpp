@@ -78,15 +78,18 @@ TEST(Command, ParsesCommandsAndRejectsBadOnes) {
   EXPECT_FALSE(std::get<LeaveCommand>(parse_command("/leave")).room);
   EXPECT_EQ(std::get<NickCommand>(parse_command("/nick ana")).name, "ana");
   EXPECT_EQ(std::get<HistoryCommand>(parse_command("/history 5")).limit, 5u);
+  EXPECT_EQ(std::get<MoreCommand>(parse_command("/more 20")).limit, 20u);
+  EXPECT_FALSE(std::get<MoreCommand>(parse_command("/more")).limit);
   auto remind = std::get<RemindCommand>(parse_command("/remind 1.5 tea is ready"));
   EXPECT_EQ(remind.after_ms, 1500);
   EXPECT_EQ(remind.text, "tea is ready");
   EXPECT_EQ(std::get<FetchCommand>(parse_command("/fetch http://x/")).url, "http://x/");
   EXPECT_TRUE(std::holds_alternative<QuitCommand>(parse_command("/quit")));
-  for (const char* bad : {"/join", "/join bad room", "/join a/b", "/history x", "/remind soon x",
-                          "/remind 5", "/nick", "/frobnicate"})
+  for (const char* bad : {"/join", "/join bad room", "/join a/b", "/history x", "/more 0",
+                          "/more 1 2", "/remind soon x", "/remind 5", "/nick", "/frobnicate"})
     EXPECT_FALSE(std::get<BadCommand>(parse_command(bad)).message.empty()) << bad;
   EXPECT_TRUE(std::get<BadCommand>(parse_command("   ")).message.empty());
+  EXPECT_NE(help_text().find("/more"), std::string_view::npos);
 }
 
 TEST(RoomTracker, LiveMessagesShowOnce) {
@@ -96,43 +99,180 @@ TEST(RoomTracker, LiveMessagesShowOnce) {
   EXPECT_EQ(t.on_live(msg(2, "b")), RoomTracker::Live::show);
 }
 
-TEST(RoomTracker, RefillShowsOnlyTheGapAndHeldMessagesOnce) {
+std::vector<protocol::Message> range(std::uint64_t first, std::uint64_t last) {
+  std::vector<protocol::Message> out;
+  for (std::uint64_t seq = first; seq <= last; ++seq) out.push_back(msg(seq, std::to_string(seq)));
+  return out;
+}
+
+std::vector<std::string> range_texts(std::uint64_t first, std::uint64_t last) {
+  return texts(range(first, last));
+}
+
+TEST(RoomTracker, FirstJoinAsksForTheLatestMessages) {
+  RoomTracker t;
+  RoomTracker::Ask ask = t.begin_fill(10);
+  EXPECT_EQ(ask.limit, 10u);
+  EXPECT_FALSE(ask.since_seq);
+  auto fill = t.on_fill(range(5, 14), false);
+  EXPECT_FALSE(fill.next);
+  EXPECT_FALSE(fill.older);
+  EXPECT_EQ(texts(fill.show), range_texts(5, 14));
+  EXPECT_EQ(t.oldest_seq(), 5u);
+  EXPECT_EQ(t.last_seq(), 14u);
+}
+
+TEST(RoomTracker, ATrimmedLatestAnswerMeansOlderMessages) {
+  RoomTracker t;
+  t.begin_fill(10);
+  auto fill = t.on_fill(range(12, 14), true);
+  EXPECT_FALSE(fill.next);
+  EXPECT_TRUE(fill.older);
+  EXPECT_EQ(texts(fill.show), range_texts(12, 14));
+}
+
+TEST(RoomTracker, RefillAsksSinceTheLastSeenAndShowsTheGapAndHeldMessagesOnce) {
   RoomTracker t;
   t.on_live(msg(1, "a"));
   t.on_live(msg(2, "b"));
-  t.begin_fill();
+  RoomTracker::Ask ask = t.begin_fill(10);
+  EXPECT_EQ(ask.since_seq, 1u);  // one below the last seen: it comes back as a check
+  EXPECT_EQ(ask.limit, RoomTracker::kPageMessages);
   EXPECT_EQ(t.on_live(msg(5, "e")), RoomTracker::Live::held);  // came before the history
-  auto fill = t.finish_fill({msg(1, "a"), msg(2, "b"), msg(3, "c"), msg(4, "d"), msg(5, "e")});
+  auto fill = t.on_fill({msg(2, "b"), msg(3, "c"), msg(4, "d"), msg(5, "e")}, false);
+  EXPECT_FALSE(fill.next);
   EXPECT_FALSE(fill.restarted);
   EXPECT_FALSE(fill.gap);
   EXPECT_EQ(texts(fill.show), (std::vector<std::string>{"c", "d", "e"}));
   EXPECT_EQ(t.on_live(msg(6, "f")), RoomTracker::Live::show);
 }
 
-TEST(RoomTracker, DetectsARestartedServer) {
+TEST(RoomTracker, TruncatedPagesAreFollowedSinceTheLastSeqOfEach) {
+  RoomTracker t;
+  t.on_live(msg(10, "10"));
+  EXPECT_EQ(t.begin_fill(10).since_seq, 9u);
+  EXPECT_EQ(t.on_live(msg(40, "40")), RoomTracker::Live::held);
+  // The server trims each answer to its byte budget, newest left out.
+  auto fill = t.on_fill(range(10, 20), true);
+  ASSERT_TRUE(fill.next);
+  EXPECT_EQ(fill.next->since_seq, 20u);
+  EXPECT_TRUE(fill.show.empty());  // nothing shown before the fill is complete
+  EXPECT_EQ(t.on_live(msg(41, "41")), RoomTracker::Live::held);
+  fill = t.on_fill(range(21, 30), true);
+  ASSERT_TRUE(fill.next);
+  EXPECT_EQ(fill.next->since_seq, 30u);
+  fill = t.on_fill(range(31, 40), false);
+  EXPECT_FALSE(fill.next);
+  EXPECT_FALSE(fill.gap);
+  EXPECT_FALSE(fill.older);
+  EXPECT_EQ(texts(fill.show), range_texts(11, 41));  // 40 both paged and held: once
+  EXPECT_EQ(t.last_seq(), 41u);
+  EXPECT_FALSE(t.filling());
+}
+
+TEST(RoomTracker, FullPagesAreFollowedToo) {
+  RoomTracker t;
+  t.on_live(msg(1, "1"));
+  t.begin_fill(10);
+  auto fill = t.on_fill(range(1, RoomTracker::kPageMessages), false);  // as many as asked
+  ASSERT_TRUE(fill.next);
+  EXPECT_EQ(fill.next->since_seq, std::uint64_t(RoomTracker::kPageMessages));
+  fill = t.on_fill(range(RoomTracker::kPageMessages + 1, 150), false);
+  EXPECT_FALSE(fill.next);
+  EXPECT_EQ(texts(fill.show), range_texts(2, 150));
+}
+
+TEST(RoomTracker, PagingStopsWhenAPageBringsNothingNew) {
+  // A server that ignores since_seq answers the same latest messages again.
+  RoomTracker t;
+  t.on_live(msg(150, "150"));
+  t.begin_fill(10);
+  auto fill = t.on_fill(range(101, 200), false);
+  ASSERT_TRUE(fill.next);
+  fill = t.on_fill(range(101, 200), false);
+  EXPECT_FALSE(fill.next);
+  EXPECT_EQ(texts(fill.show), range_texts(151, 200));
+  // A trimmed page that brings nothing ends it as well.
+  RoomTracker u;
+  u.on_live(msg(5, "5"));
+  u.begin_fill(10);
+  fill = u.on_fill({msg(5, "5")}, true);  // only the check fitted
+  ASSERT_TRUE(fill.next);
+  EXPECT_EQ(fill.next->since_seq, 5u);
+  fill = u.on_fill({}, true);
+  EXPECT_FALSE(fill.next);
+  EXPECT_TRUE(fill.show.empty());
+  EXPECT_FALSE(u.filling());
+}
+
+TEST(RoomTracker, DetectsARestartedServerAndAsksForItsLatest) {
   RoomTracker shorter;  // the new history stops below what was seen
   shorter.on_live(msg(7, "old"));
-  shorter.begin_fill();
-  auto fill = shorter.finish_fill({msg(1, "new1", 99), msg(2, "new2", 99)});
+  shorter.begin_fill(10);
+  auto fill = shorter.on_fill({}, false);
+  ASSERT_TRUE(fill.next);
+  EXPECT_FALSE(fill.next->since_seq);
+  EXPECT_EQ(fill.next->limit, RoomTracker::kPageMessages);
+  fill = shorter.on_fill({msg(1, "new1", 99), msg(2, "new2", 99)}, false);
   EXPECT_TRUE(fill.restarted);
   EXPECT_EQ(texts(fill.show), (std::vector<std::string>{"new1", "new2"}));
+  EXPECT_EQ(shorter.last_seq(), 2u);
 
   RoomTracker longer;  // the new history already passed that seq, with other messages
   longer.on_live(msg(1, "old"));
-  longer.begin_fill();
-  fill = longer.finish_fill({msg(1, "new1", 99), msg(2, "new2", 99)});
+  longer.begin_fill(10);
+  fill = longer.on_fill({msg(1, "new1", 99), msg(2, "new2", 99)}, false);
+  ASSERT_TRUE(fill.next);
+  EXPECT_FALSE(fill.next->since_seq);
+  fill = longer.on_fill({msg(1, "new1", 99), msg(2, "new2", 99), msg(3, "new3", 99)}, false);
   EXPECT_TRUE(fill.restarted);
-  EXPECT_EQ(texts(fill.show), (std::vector<std::string>{"new1", "new2"}));
+  EXPECT_EQ(texts(fill.show), (std::vector<std::string>{"new1", "new2", "new3"}));
 }
 
 TEST(RoomTracker, ReportsAGapLongerThanHistory) {
   RoomTracker t;
   t.on_live(msg(1, "a"));
-  t.begin_fill();
-  auto fill = t.finish_fill({msg(5, "e"), msg(6, "f")});
+  t.begin_fill(10);
+  auto fill = t.on_fill({msg(5, "e"), msg(6, "f")}, false);
   EXPECT_TRUE(fill.gap);
   EXPECT_FALSE(fill.restarted);
   EXPECT_EQ(texts(fill.show), (std::vector<std::string>{"e", "f"}));
+}
+
+TEST(RoomTracker, AnAbandonedFillForgetsWhatItGathered) {
+  RoomTracker t;
+  t.on_live(msg(3, "3"));
+  t.begin_fill(10);
+  t.on_live(msg(30, "30"));
+  ASSERT_TRUE(t.on_fill(range(3, 12), true).next);
+  t.abandon_fill();  // the connection dropped mid-fill
+  EXPECT_FALSE(t.filling());
+  EXPECT_EQ(t.last_seq(), 3u);  // nothing gathered counts as shown
+  EXPECT_EQ(t.begin_fill(10).since_seq, 2u);
+  auto fill = t.on_fill(range(3, 30), false);
+  EXPECT_EQ(texts(fill.show), range_texts(4, 30));
+}
+
+TEST(RoomTracker, ACutShortFillShowsWhatItHas) {
+  RoomTracker t;
+  t.on_live(msg(3, "3"));
+  t.begin_fill(10);
+  EXPECT_EQ(t.on_live(msg(9, "9")), RoomTracker::Live::held);
+  ASSERT_TRUE(t.on_fill(range(3, 5), true).next);
+  auto fill = t.cut_short();  // the next page was refused (rate_limited, say)
+  EXPECT_EQ(texts(fill.show), (std::vector<std::string>{"4", "5", "9"}));
+  EXPECT_FALSE(t.filling());
+  EXPECT_EQ(t.on_live(msg(10, "10")), RoomTracker::Live::show);
+}
+
+TEST(RoomTracker, OldestSeenIsWhereMorePagesBackFrom) {
+  RoomTracker t;
+  EXPECT_EQ(t.oldest_seq(), 0u);
+  t.on_live(msg(50, "50"));
+  EXPECT_EQ(t.oldest_seq(), 50u);
+  t.saw(msg(20, "20"));  // a /more answer
+  EXPECT_EQ(t.oldest_seq(), 20u);
+  EXPECT_EQ(t.last_seq(), 50u);
 }
 
 TEST(PendingRequests, PongSettlesEarlierNicks) {

@@ -3,8 +3,11 @@
 #include "common/codec.hpp"
 
 #include <gtest/gtest.h>
+#include <time.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -112,6 +115,42 @@ TEST(CodecDecode, HistoryWithLimitZero) {
       expect_body<HistoryRequest>(R"({"type":"history","room":"a","limit":0})");
   ASSERT_TRUE(history.limit.has_value());
   EXPECT_EQ(*history.limit, 0u);
+}
+
+TEST(CodecDecode, HistoryPagingExtensions) {
+  HistoryRequest plain = expect_body<HistoryRequest>(R"({"type":"history","room":"a"})");
+  EXPECT_FALSE(plain.before_seq.has_value());
+  EXPECT_FALSE(plain.since_seq.has_value());
+  HistoryRequest before =
+      expect_body<HistoryRequest>(R"({"type":"history","room":"a","limit":5,"before_seq":120})");
+  EXPECT_EQ(before.limit, 5u);
+  EXPECT_EQ(before.before_seq, 120u);
+  EXPECT_FALSE(before.since_seq.has_value());
+  HistoryRequest since =
+      expect_body<HistoryRequest>(R"({"type":"history","room":"a","since_seq":0})");
+  EXPECT_EQ(since.since_seq, 0u);
+  EXPECT_FALSE(since.before_seq.has_value());
+  HistoryRequest largest = expect_body<HistoryRequest>(
+      R"({"type":"history","room":"a","since_seq":18446744073709551615,"before_seq":-0})");
+  EXPECT_EQ(largest.since_seq, UINT64_MAX);
+  EXPECT_EQ(largest.before_seq, 0u);
+}
+
+TEST(CodecDecode, HistorySeqMustBeANonNegativeInteger) {
+  for (std::string_view name : {"before_seq", "since_seq"}) {
+    for (std::string_view value :
+         {"-1", "1.5", "1e3", "\"7\"", "null", "true", "[1]", "{}", "18446744073709551616"}) {
+      std::string frame = R"({"type":"history","room":"a","id":"q",")";
+      frame += name;
+      frame += "\":";
+      frame += value;
+      frame += "}";
+      Error error = expect_error(frame);
+      EXPECT_EQ(error.code, ErrorCode::bad_request) << frame;
+      EXPECT_NE(error.message.find(name), std::string::npos) << error.message;
+      EXPECT_EQ(error.id, RequestId(std::string("q"))) << frame;
+    }
+  }
 }
 
 TEST(CodecDecode, Ping) {
@@ -434,6 +473,8 @@ void expect_round_trip(const Request& request) {
         } else if constexpr (std::is_same_v<T, HistoryRequest>) {
           EXPECT_EQ(decoded.room, original.room) << frame;
           EXPECT_EQ(decoded.limit, original.limit) << frame;
+          EXPECT_EQ(decoded.before_seq, original.before_seq) << frame;
+          EXPECT_EQ(decoded.since_seq, original.since_seq) << frame;
         } else if constexpr (std::is_same_v<T, Remind>) {
           EXPECT_EQ(decoded.after_ms, original.after_ms) << frame;
           EXPECT_EQ(decoded.text, original.text) << frame;
@@ -454,6 +495,9 @@ TEST(CodecRoundTrip, EveryRequestType) {
       {{}, HistoryRequest{"room", std::nullopt}},
       {std::int64_t{-9}, HistoryRequest{"room", 0u}},
       {{}, HistoryRequest{"room", 4000000000u}},
+      {{}, HistoryRequest{"room", 20u, 41u, std::nullopt}},
+      {std::string("h"), HistoryRequest{"room", std::nullopt, std::nullopt, 0u}},
+      {{}, HistoryRequest{"room", 1u, UINT64_MAX, UINT64_MAX - 1}},
       {std::string("p"), Ping{}},
       {std::int64_t{1} << 50, Remind{86400000, "wake up"}},
       {{}, Remind{0, ""}},
@@ -547,6 +591,31 @@ TEST(CodecEvents, History) {
   EXPECT_EQ(back.messages[1].text, "two");
   EXPECT_EQ(back.messages[1].seq, 2u);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(back.messages[1].id));
+}
+
+TEST(CodecEvents, HistoryTruncatedOnlyWhenTrue) {
+  History trimmed = event_round_trip<History>(History{"r", {}, {}, true});
+  EXPECT_TRUE(trimmed.truncated);
+  EXPECT_EQ(json::parse(encode(History{"r", {}, {}, true}))["truncated"], true);
+  EXPECT_FALSE(event_round_trip<History>(History{"r", {}, {}}).truncated);
+  EXPECT_FALSE(json::parse(encode(History{"r", {}, {}})).contains("truncated"));
+  // Anything but true reads as not truncated.
+  for (std::string_view frame : {R"({"type":"history","room":"r","messages":[],"truncated":false})",
+                                 R"({"type":"history","room":"r","messages":[],"truncated":"yes"})",
+                                 R"({"type":"history","room":"r","messages":[],"truncated":1})"})
+    EXPECT_FALSE(std::get<History>(decode_event(frame)).truncated) << frame;
+}
+
+TEST(CodecEvents, FetchedTruncatedOnlyWhenTrue) {
+  Fetched cut = event_round_trip<Fetched>(
+      Fetched{"http://x/", 200, 65536, 3, std::nullopt, std::string("f"), true});
+  EXPECT_TRUE(cut.truncated);
+  EXPECT_EQ(cut.bytes, 65536u);
+  EXPECT_EQ(json::parse(encode(Fetched{"u", 200, 1, 1, std::nullopt, {}, true}))["truncated"],
+            true);
+  EXPECT_FALSE(event_round_trip<Fetched>(Fetched{"u", 200, 1, 1, std::nullopt, {}}).truncated);
+  EXPECT_FALSE(
+      json::parse(encode(Fetched{"u", 200, 1, 1, std::nullopt, {}})).contains("truncated"));
 }
 
 TEST(CodecEvents, Pong) {
@@ -653,6 +722,188 @@ TEST(CodecHistory, EmptyAndIntegerId) {
   EXPECT_TRUE(parsed["messages"].empty());
   json no_id = json::parse(encode_history("r", {}));
   EXPECT_FALSE(no_id.contains("id"));
+}
+
+TEST(CodecHistory, TruncatedIsMarkedOnlyWhenTrue) {
+  std::string stored = encode(Message{"r", "a", "t", 9, 1, {}});
+  std::string frame = encode_history("r", {stored}, std::string("h"), true);
+  json parsed = json::parse(frame);
+  EXPECT_EQ(parsed["truncated"], true);
+  History decoded = std::get<History>(decode_event(frame));
+  EXPECT_TRUE(decoded.truncated);
+  ASSERT_EQ(decoded.messages.size(), 1u);
+  EXPECT_EQ(decoded.messages[0].seq, 9u);
+  EXPECT_FALSE(json::parse(encode_history("r", {stored})).contains("truncated"));
+  EXPECT_FALSE(std::get<History>(decode_event(encode_history("r", {stored}))).truncated);
+}
+
+TEST(CodecRoundTrip, HistoryRequestCarriesSeqsOnlyWhenSet) {
+  json plain = json::parse(encode(Request{{}, HistoryRequest{"r", 5u}}));
+  EXPECT_FALSE(plain.contains("before_seq"));
+  EXPECT_FALSE(plain.contains("since_seq"));
+  json paging = json::parse(encode(Request{{}, HistoryRequest{"r", std::nullopt, 7u, 3u}}));
+  EXPECT_EQ(paging["before_seq"], 7u);
+  EXPECT_EQ(paging["since_seq"], 3u);
+}
+
+// ------------------------------------------------------- key and depth caps
+
+// {"type":"ping", "k0":0, ..., "k<n-1>":0}: n + 1 keys.
+std::string ping_with_keys(std::size_t extra, std::string_view head = R"({"type":"ping")") {
+  std::string frame(head);
+  for (std::size_t i = 0; i < extra; ++i) frame += numbered(",\"k", long(i), "\":0");
+  return frame + "}";
+}
+
+// A ping whose member x nests `levels` arrays: the request is one level more.
+std::string ping_nested(std::size_t levels, std::string_view open = "[",
+                        std::string_view close = "]") {
+  return R"({"id":"n","type":"ping","x":)" + repeat(open, levels) + "1" + repeat(close, levels) +
+         "}";
+}
+
+TEST(CodecCaps, SixtyFourKeysPassAndTheSixtyFifthIsBadRequest) {
+  ASSERT_EQ(RequestRules{}.max_keys, 64u);
+  expect_body<Ping>(ping_with_keys(63));
+  Error error = expect_error(ping_with_keys(64));
+  EXPECT_EQ(error.code, ErrorCode::bad_request);
+  EXPECT_NE(error.message.find("at most 64 keys"), std::string::npos) << error.message;
+}
+
+TEST(CodecCaps, KeysOfNestedObjectsCount) {
+  // "type", "x" and the members of x: 64 keys in all pass, 65 do not.
+  auto ping_with_inner_keys = [](int inner) {
+    std::string frame = R"({"type":"ping","x":{)";
+    for (int i = 0; i < inner; ++i) frame += numbered(i == 0 ? "\"k" : ",\"k", i, "\":0");
+    return frame + "}}";
+  };
+  expect_body<Ping>(ping_with_inner_keys(62));
+  EXPECT_EQ(expect_error(ping_with_inner_keys(63)).code, ErrorCode::bad_request);
+}
+
+TEST(CodecCaps, RulesSetTheKeyCap) {
+  RequestRules rules;
+  rules.max_keys = 4;
+  EXPECT_EQ(expect_body<Say>(R"({"type":"say","room":"r","text":"t","id":1})", rules).text, "t");
+  EXPECT_EQ(expect_error(R"({"type":"say","room":"r","text":"t","id":1,"x":2})", rules).code,
+            ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(R"({"type":"say","room":"r","text":"t","x":{"y":1}})", rules).code,
+            ErrorCode::bad_request);
+}
+
+TEST(CodecCaps, ThousandsOfKeysAreBadRequestWithTheIdReadBeforeThem) {
+  std::string frame = ping_with_keys(6500, R"({"id":"many","type":"ping")");
+  ASSERT_GT(frame.size(), 60000u);
+  Error error = expect_error(frame);
+  EXPECT_EQ(error.code, ErrorCode::bad_request);
+  EXPECT_EQ(error.id, RequestId(std::string("many")));
+}
+
+TEST(CodecCaps, DecodingStopsAtTheCap) {
+  // What follows the 65th key is never read: not even its broken JSON.
+  std::string frame = ping_with_keys(64);
+  frame.back() = ',';
+  frame += "this is not JSON";
+  EXPECT_EQ(expect_error(frame).code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(ping_nested(40, "[", "") + "garbage").code, ErrorCode::bad_request);
+}
+
+TEST(CodecCaps, EightLevelsPassAndTheNinthIsBadRequest) {
+  ASSERT_EQ(RequestRules{}.max_depth, 8u);
+  expect_body<Ping>(ping_nested(7));
+  expect_body<Ping>(ping_nested(7, R"({"a":)", "}"));
+  Error error = expect_error(ping_nested(8));
+  EXPECT_EQ(error.code, ErrorCode::bad_request);
+  EXPECT_NE(error.message.find("at most 8 levels"), std::string::npos) << error.message;
+  EXPECT_EQ(error.id, RequestId(std::string("n")));
+  EXPECT_EQ(expect_error(ping_nested(8, R"({"a":)", "}")).code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(ping_nested(4, R"([{"a":)", "}]")).code, ErrorCode::bad_request);
+}
+
+TEST(CodecCaps, DeepNestingIsBadRequest) {
+  EXPECT_EQ(expect_error(ping_nested(40)).code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(ping_nested(100000)).code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(ping_nested(1000, R"({"a":)", "}")).code, ErrorCode::bad_request);
+}
+
+TEST(CodecCaps, RulesSetTheDepthCap) {
+  RequestRules rules;
+  rules.max_depth = 1;  // the request object only
+  expect_body<Ping>(R"({"type":"ping","x":1})", rules);
+  EXPECT_EQ(expect_error(R"({"type":"ping","x":[]})", rules).code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(R"({"type":"ping","x":{}})", rules).code, ErrorCode::bad_request);
+}
+
+TEST(CodecCaps, NotAnObjectIsStillBadJson) {
+  // The caps never turn a non-object into bad_request.
+  EXPECT_EQ(expect_error(repeat("[", 100)).code, ErrorCode::bad_json);
+  EXPECT_EQ(expect_error(R"({"type":"ping","id":"q"} {})").code, ErrorCode::bad_json);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(
+      expect_error(R"({"id":"q","type":"ping",})").id));  // no id from broken JSON
+}
+
+// CPU time of this thread (a busy machine preempts it, without counting).
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
+}
+
+// CPU time to decode `frame`, the best of a few runs (the least disturbed),
+// or of those that fit in two seconds.
+double decode_seconds(const std::string& frame, const RequestRules& rules) {
+  double best = 1e9;
+  auto first = std::chrono::steady_clock::now();
+  for (int run = 0; run < 10 && std::chrono::steady_clock::now() - first < std::chrono::seconds(2);
+       ++run) {
+    double start = thread_cpu_seconds();
+    DecodedRequest decoded = decode_request(frame, rules);
+    best = std::min(best, thread_cpu_seconds() - start);
+    EXPECT_TRUE(std::holds_alternative<Request>(decoded));
+  }
+  return best;
+}
+
+TEST(CodecCaps, CostIsLinearInTheKeysEvenWithoutACap) {
+  RequestRules unlimited;
+  unlimited.max_keys = std::size_t(1) << 30;
+  // 8 times the keys cost about 8 to 16 times as long (caches); a quadratic decoder, 64 times.
+  double small = decode_seconds(ping_with_keys(4000), unlimited);
+  double large = decode_seconds(ping_with_keys(32000), unlimited);
+  EXPECT_LT(large, 32 * small) << "4,000 keys: " << small << " s, 32,000 keys: " << large << " s";
+}
+
+// ---------------------------------------------------------- repeated keys
+
+TEST(CodecRepeatedKeys, AProtocolFieldTwiceIsBadRequest) {
+  Error error = expect_error(R"({"type":"join","room":"a","id":3,"room":"b"})");
+  EXPECT_EQ(error.code, ErrorCode::bad_request);
+  EXPECT_NE(error.message.find("field room appears twice"), std::string::npos) << error.message;
+  EXPECT_EQ(error.id, RequestId(std::int64_t{3}));
+  EXPECT_EQ(expect_error(R"({"type":"say","type":"join","room":"a","text":"t"})").code,
+            ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(R"({"type":"history","room":"a","since_seq":1,"since_seq":2})").code,
+            ErrorCode::bad_request);
+  // Whatever the values: the same twice is still ambiguous to whoever reads it first.
+  EXPECT_EQ(expect_error(R"({"type":"ping","type":"ping"})").code, ErrorCode::bad_request);
+}
+
+TEST(CodecRepeatedKeys, ARepeatedIdIsNotEchoed) {
+  Error error = expect_error(R"({"type":"ping","id":"a","id":"b"})");
+  EXPECT_EQ(error.code, ErrorCode::bad_request);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(error.id));
+}
+
+TEST(CodecRepeatedKeys, UnknownAndNestedRepeatsAreIgnored) {
+  expect_body<Ping>(R"({"type":"ping","x":1,"x":2})");
+  EXPECT_EQ(expect_body<Join>(R"({"type":"join","room":"a","x":{"room":"b","room":"c"}})").room,
+            "a");
+}
+
+TEST(CodecRepeatedKeys, NestedProtocolNamesAreNotFields) {
+  EXPECT_EQ(expect_error(R"({"type":"join","x":{"room":"a"}})").code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_error(R"({"x":{"type":"ping"}})").code, ErrorCode::bad_request);
+  EXPECT_EQ(expect_body<Join>(R"({"x":[{"type":"say"}],"type":"join","room":"r"})").room, "r");
 }
 
 // ---------------------------------------------------------- invalid UTF-8
