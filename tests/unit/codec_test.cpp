@@ -3,11 +3,9 @@
 #include "common/codec.hpp"
 
 #include <gtest/gtest.h>
-#include <time.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -840,37 +838,6 @@ TEST(CodecCaps, NotAnObjectIsStillBadJson) {
   EXPECT_EQ(expect_error(R"({"type":"ping","id":"q"} {})").code, ErrorCode::bad_json);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(
       expect_error(R"({"id":"q","type":"ping",})").id));  // no id from broken JSON
-}
-
-// CPU time of this thread (a busy machine preempts it, without counting).
-double thread_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
-}
-
-// CPU time to decode `frame`, the best of a few runs (the least disturbed),
-// or of those that fit in two seconds.
-double decode_seconds(const std::string& frame, const RequestRules& rules) {
-  double best = 1e9;
-  auto first = std::chrono::steady_clock::now();
-  for (int run = 0; run < 10 && std::chrono::steady_clock::now() - first < std::chrono::seconds(2);
-       ++run) {
-    double start = thread_cpu_seconds();
-    DecodedRequest decoded = decode_request(frame, rules);
-    best = std::min(best, thread_cpu_seconds() - start);
-    EXPECT_TRUE(std::holds_alternative<Request>(decoded));
-  }
-  return best;
-}
-
-TEST(CodecCaps, CostIsLinearInTheKeysEvenWithoutACap) {
-  RequestRules unlimited;
-  unlimited.max_keys = std::size_t(1) << 30;
-  // 8 times the keys cost about 8 to 16 times as long (caches); a quadratic decoder, 64 times.
-  double small = decode_seconds(ping_with_keys(4000), unlimited);
-  double large = decode_seconds(ping_with_keys(32000), unlimited);
-  EXPECT_LT(large, 32 * small) << "4,000 keys: " << small << " s, 32,000 keys: " << large << " s";
 }
 
 // ---------------------------------------------------------- repeated keys
