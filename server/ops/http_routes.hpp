@@ -5,11 +5,11 @@
 #include <string>
 #include <string_view>
 
-#include "server/fetch/fetcher.hpp"
 #include "server/chat/hub.hpp"
+#include "server/chat/reminder_queue.hpp"
+#include "server/fetch/fetcher.hpp"
 #include "server/ops/loop_lag_monitor.hpp"
 #include "server/ops/metrics.hpp"
-#include "server/chat/reminder_queue.hpp"
 
 namespace loopchat {
 
