@@ -52,14 +52,14 @@ struct Config {
   double burst = 40;                          // `say` token bucket size
 
   // What a request may cost (docs/security.md, "The cost model"). A unit is
-  // about a byte of loop work: each byte decoded or answered costs one, each
-  // request cost_per_request_units more, each frame fanned out to a member
-  // cost_per_delivery_units. A connection spends from a token bucket and is
+  // what decoding one byte costs the loop (~20 ns): each byte decoded or
+  // answered costs one, each request cost_per_request_units more, each frame
+  // fanned out to a member cost_per_delivery_units. A connection spends from a token bucket and is
   // charged after each request (a fan-out is known only then); a request that
   // arrives while the bucket is empty is refused unread (rate_limited).
   double request_budget_units_per_s = 0;     // refill; 0: 100,000 per say of --rate, >= 2,000,000
   double request_burst_units = 0;            // bucket; 0: 100,000 per say of --burst, >= 4,000,000
-  std::size_t cost_per_request_units = 64;   // dispatch, and the answer's framing and write
+  std::size_t cost_per_request_units = 256;  // a decode's fixed part (~5 µs), dispatch
   std::size_t cost_per_delivery_units = 16;  // a queue push and a share of a gathered write
   std::size_t max_refused_requests = 100;    // refusals in a row; the next one closes 1008
   // join, leave and nick each frame a whole room: a flood of them is refused.

@@ -3,6 +3,7 @@
 // asker, and big rooms that fill without a presence storm.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -39,17 +40,23 @@ bool contiguous(const std::vector<std::uint64_t>& seqs) {
   return true;
 }
 
-// --say rate high enough for the writer; everything else at its default.
-const std::vector<std::string> kFastWriter = {"--rate", "1000", "--burst", "1000"};
-
-TEST(Costs, AHistoryLargerThanTheQueueIsTruncatedAndItsAskerStaysOpen) {
-  ServerProcess server(kFastWriter);
+// Runs `body` with a fresh reader once a writer has filled room "big", on a
+// server whose --rate lets the writer go fast (everything else at its default).
+void with_big_room(
+    const std::function<asio::awaitable<void>(ServerProcess& server, ChatClient& reader)>& body) {
+  ServerProcess server({"--rate", "1000", "--burst", "1000"});
   run_async([&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     ChatClient writer(ex), reader(ex);
     co_await writer.connect(server.port());
     co_await fill_big_room(writer);
     co_await reader.connect(server.port());
+    co_await body(server, reader);
+  });
+}
+
+TEST(Costs, AHistoryLargerThanTheQueueIsTruncatedAndItsAskerStaysOpen) {
+  with_big_room([](ServerProcess& server, ChatClient& reader) -> asio::awaitable<void> {
     // What the page asks on every join.
     reader.send({{"type", "history"}, {"room", "big"}, {"limit", 100}, {"id", "h"}});
     json h = co_await reader.expect("history");
@@ -74,13 +81,7 @@ TEST(Costs, AHistoryLargerThanTheQueueIsTruncatedAndItsAskerStaysOpen) {
 
 // Needs the codec's decoding of before_seq (the codec change of this issue).
 TEST(Costs, ATruncatedHistoryIsPagedBackWithBeforeSeq) {
-  ServerProcess server(kFastWriter);
-  run_async([&]() -> asio::awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    ChatClient writer(ex), reader(ex);
-    co_await writer.connect(server.port());
-    co_await fill_big_room(writer);
-    co_await reader.connect(server.port());
+  with_big_room([](ServerProcess&, ChatClient& reader) -> asio::awaitable<void> {
     std::vector<std::uint64_t> all;
     json request = {{"type", "history"}, {"room", "big"}, {"limit", 100}};
     for (int page = 0; page < kBigMessages; ++page) {
@@ -102,13 +103,7 @@ TEST(Costs, ATruncatedHistoryIsPagedBackWithBeforeSeq) {
 
 // Needs the codec's decoding of since_seq (the codec change of this issue).
 TEST(Costs, AGapIsFilledOldestFirstWithSinceSeq) {
-  ServerProcess server(kFastWriter);
-  run_async([&]() -> asio::awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    ChatClient writer(ex), reader(ex);
-    co_await writer.connect(server.port());
-    co_await fill_big_room(writer);
-    co_await reader.connect(server.port());
+  with_big_room([](ServerProcess&, ChatClient& reader) -> asio::awaitable<void> {
     // A client that saw up to seq 40 before it lost its connection.
     std::uint64_t seen = 40;
     for (int page = 0; page < kBigMessages && seen < kBigMessages; ++page) {

@@ -116,7 +116,7 @@ TEST_F(RequestHandlerTest, OverTheBudgetRequestsAreRefusedUnreadThenTheClientIsC
     ASSERT_EQ(handler.handle(from, state, R"({"type":"ping","id":1})"), Verdict::carry_on);
     ++admitted;
   }
-  // Admitted while the balance was positive: about 1000 / (22 + 64 + pong).
+  // Admitted while the balance was positive: about 1000 / (22 + 256 + pong).
   EXPECT_GT(admitted, 3);
   EXPECT_LT(admitted, 20);
   std::vector<protocol::Error> refused = errors(from);
