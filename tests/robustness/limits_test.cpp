@@ -235,7 +235,7 @@ TEST(Limits, AnyRequestBeyondTheBudgetIsRefusedUnreadAndAClientThatGoesOnIsClose
   // had a limit before; these are all answered.
   std::string ping = request({{"type", "ping"}, {"pad", std::string(60000, 'p')}});
   try {
-    for (int i = 0; i < 250; ++i) flooder.send(ping);  // without reading
+    for (int i = 0; i < 300; ++i) flooder.send(ping);  // without reading
   } catch (const std::runtime_error&) {
     // The server closed the connection: the rest was not wanted.
   }
@@ -256,7 +256,7 @@ TEST(Limits, AnyRequestBeyondTheBudgetIsRefusedUnreadAndAClientThatGoesOnIsClose
     }
   }
   EXPECT_GT(pongs, 40);
-  EXPECT_LT(pongs, 120);
+  EXPECT_LT(pongs, 150);  // 66 in the burst, more if the loop waited on us
   EXPECT_GE(refused, 100) << "--max-refused-requests (100) in a row are answered";
   ASSERT_TRUE(close.has_value());
   EXPECT_EQ(close->close_code(), 1008);
