@@ -11,6 +11,9 @@ namespace {
 
 using protocol::ErrorCode;
 
+// A websocketpp frame header is at most 10 bytes for a server frame.
+constexpr std::size_t kFrameHeaderBytes = 10;
+
 protocol::Error failure(ErrorCode code, std::string message, const protocol::RequestId& id) {
   return protocol::Error{code, std::move(message), id};
 }
@@ -177,9 +180,6 @@ Hub::Outcome Hub::post(Participant& p, const std::string& room_name, std::string
   remember(*room, std::move(frame));  // last: the room may be trimmed, never evicted (p is in it)
   return std::nullopt;
 }
-
-// A websocketpp frame header is at most 10 bytes for a server frame.
-constexpr std::size_t kFrameHeaderBytes = 10;
 
 Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& request,
                           const protocol::RequestId& id) {
