@@ -41,8 +41,10 @@ struct Config {
   std::size_t history_default_limit = 50;  // `history` without `limit`
   std::size_t max_rooms = 100000;          // rooms kept; empty ones are evicted first
   std::size_t max_rooms_per_client = 64;   // joins beyond -> server_busy
-  std::size_t presence_max_members = 0;    // no join/leave presence in larger rooms (0: always)
-  protocol::RequestRules rules;            // text, name and room lengths
+  // Join/leave presence frames every member: filling a room of n costs n²/2
+  // frames. Larger rooms get none (0: every room does).
+  std::size_t presence_max_members = 100;
+  protocol::RequestRules rules;  // text, name and room lengths
 
   // Timers (issue: timers and fetches).
   std::uint32_t ping_interval_ms = 20000;     // WebSocket ping to every client
@@ -51,6 +53,26 @@ struct Config {
   std::size_t max_timers_per_client = 100;    // pending reminders -> too_many_timers
   double rate_per_s = 20;                     // `say` token bucket refill
   double burst = 40;                          // `say` token bucket size
+
+  // What a request may cost (docs/security.md, "The cost model"). A unit is
+  // what decoding one byte costs the loop (~20 ns): each byte decoded or
+  // answered costs one, each request cost_per_request_units more, each frame
+  // fanned out to a member cost_per_delivery_units. A connection spends from a token bucket and is
+  // charged after each request (a fan-out is known only then); a request that
+  // arrives while the bucket is empty is refused unread (rate_limited).
+  double request_budget_units_per_s = 0;     // refill; 0: 100,000 per say of --rate, >= 2,000,000
+  double request_burst_units = 0;            // bucket; 0: 100,000 per say of --burst, >= 4,000,000
+  std::size_t cost_per_request_units = 256;  // a decode's fixed part (~5 µs), dispatch
+  std::size_t cost_per_delivery_units = 16;  // a queue push and a share of a gathered write
+  std::size_t max_refused_requests = 100;    // refusals in a row; the next one closes 1008
+  // join, leave and nick each frame a whole room: a flood of them is refused.
+  double presence_rate_per_s = 2;
+  double presence_burst = 20;
+  // Answers and server-wide totals bounded in bytes.
+  std::size_t history_answer_max_bytes = 256 * 1024;  // beyond: the answer is truncated
+  std::size_t max_history_bytes = 256
+                                  << 20;  // all rooms' history; evicted and trimmed, oldest first
+  std::size_t max_reminder_bytes = 64 << 20;  // all pending reminders; beyond: server_busy
 
   // Outbound fetches (server/fetcher.hpp, docs/fetch.md).
   FetchLimits fetch;

@@ -82,6 +82,47 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Rooms with more members get no join/leave presence (0: all rooms do)")
       ->group(limits);
 
+  auto costs = "Costs (docs/security.md, \"The cost model\")";
+  app.add_option("--request-budget-units-per-s", c.request_budget_units_per_s,
+                 "Cost units a second a connection may spend on requests (0: 100,000 per say of "
+                 "--rate, at least 2,000,000); beyond: rate_limited")
+      ->check(CLI::NonNegativeNumber)
+      ->group(costs);
+  app.add_option("--request-burst-units", c.request_burst_units,
+                 "Cost units a connection may spend at once (0: 100,000 per say of --burst, at "
+                 "least 4,000,000)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(costs);
+  app.add_option("--cost-per-request-units", c.cost_per_request_units,
+                 "What each request costs besides its bytes decoded and answered")
+      ->group(costs);
+  app.add_option("--cost-per-delivery-units", c.cost_per_delivery_units,
+                 "What each frame fanned out to a room member costs (message, presence)")
+      ->group(costs);
+  app.add_option("--max-refused-requests", c.max_refused_requests,
+                 "Requests refused in a row for the budget; the next one closes 1008")
+      ->group(costs);
+  app.add_option("--presence-rate", c.presence_rate_per_s,
+                 "join, leave and nick a second per connection; beyond: rate_limited")
+      ->check(CLI::PositiveNumber)
+      ->group(costs);
+  app.add_option("--presence-burst", c.presence_burst,
+                 "join, leave and nick a connection may send at once before --presence-rate")
+      ->check(CLI::Range(1.0, 1e9))
+      ->group(costs);
+  app.add_option("--history-answer-max-bytes", c.history_answer_max_bytes,
+                 "Bytes of one history answer; beyond: the oldest (the newest with since_seq) "
+                 "are left out and it says truncated")
+      ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30))
+      ->group(costs);
+  app.add_option("--max-history-bytes", c.max_history_bytes,
+                 "Bytes of all rooms' history; beyond: empty rooms are evicted, then the "
+                 "rooms least recently posted to lose their oldest messages")
+      ->group(costs);
+  app.add_option("--max-reminder-bytes", c.max_reminder_bytes,
+                 "Bytes held by all pending reminders; beyond: remind answers server_busy")
+      ->group(costs);
+
   auto timers = "Timers";
   app.add_option("--close-timeout-ms", c.close_timeout_ms, "Wait for a close reply, then drop")
       ->check(CLI::Range(1, 60000))

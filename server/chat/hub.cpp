@@ -1,5 +1,7 @@
 #include "server/chat/hub.hpp"
 
+#include <algorithm>
+
 #include "common/codec.hpp"
 #include "server/ops/log.hpp"
 #include "server/wall_clock.hpp"
@@ -9,6 +11,9 @@ namespace {
 
 using protocol::ErrorCode;
 
+// A websocketpp frame header is at most 10 bytes for a server frame.
+constexpr std::size_t kFrameHeaderBytes = 10;
+
 protocol::Error failure(ErrorCode code, std::string message, const protocol::RequestId& id) {
   return protocol::Error{code, std::move(message), id};
 }
@@ -16,7 +21,9 @@ protocol::Error failure(ErrorCode code, std::string message, const protocol::Req
 }  // namespace
 
 void Hub::send(Participant& p, const protocol::Event& event) {
-  p.deliver(Frame::text(protocol::encode(event)));
+  FramePtr frame = Frame::text(protocol::encode(event));
+  work_.answer_bytes += frame->size();
+  p.deliver(frame);
 }
 
 std::string Hub::next_guest_name() {
@@ -43,9 +50,7 @@ Room* Hub::open_room(const std::string& name) {
   if (auto it = rooms_.find(name); it != rooms_.end()) return it->second.get();
   if (rooms_.size() >= config_.max_rooms) {
     if (empty_rooms_.empty()) return nullptr;
-    Room* oldest = empty_rooms_.front();
-    empty_rooms_.pop_front();
-    rooms_.erase(oldest->name());
+    evict(*empty_rooms_.front());
   }
   auto room = std::make_unique<Room>(name, config_.history_size);
   Room* raw = room.get();
@@ -54,17 +59,60 @@ Room* Hub::open_room(const std::string& name) {
   return raw;
 }
 
+void Hub::evict(Room& room) {
+  history_bytes_ -= room.history_bytes();
+  if (room.has_history()) rooms_by_last_message_.erase(room.history_position);
+  empty_rooms_.erase(room.empty_position);
+  rooms_.erase(rooms_.find(room.name()));
+}
+
+// A room is in rooms_by_last_message_ exactly while it has history.
+void Hub::remember(Room& room, FramePtr message) {
+  bool had_history = room.has_history();
+  history_bytes_ -= room.history_bytes();
+  room.remember(std::move(message));
+  history_bytes_ += room.history_bytes();
+  if (had_history)
+    rooms_by_last_message_.splice(rooms_by_last_message_.end(), rooms_by_last_message_,
+                                  room.history_position);
+  else if (room.has_history())
+    room.history_position = rooms_by_last_message_.insert(rooms_by_last_message_.end(), &room);
+  trim_history();
+}
+
+// Over --max-history-bytes: empty rooms go first, least recently emptied
+// first; then the oldest messages of the rooms least recently posted to.
+// Each message is dropped once, so this costs O(1) per message, amortized.
+void Hub::trim_history() {
+  while (history_bytes_ > config_.max_history_bytes && !empty_rooms_.empty()) {
+    Room& room = *empty_rooms_.front();
+    metrics_.count_limit(Limit::history_bytes, room.history_count());
+    evict(room);
+  }
+  while (history_bytes_ > config_.max_history_bytes && !rooms_by_last_message_.empty()) {
+    Room& room = *rooms_by_last_message_.front();
+    history_bytes_ -= room.history_bytes();
+    room.forget_oldest();
+    history_bytes_ += room.history_bytes();
+    metrics_.count_limit(Limit::history_bytes);
+    if (!room.has_history()) rooms_by_last_message_.pop_front();
+  }
+}
+
 // Join and leave presence costs a frame to every member: filling a room of n
 // costs n²/2 deliveries. --presence-max-members turns it off for big rooms.
 bool Hub::announces_presence(const Room& room) const {
   return config_.presence_max_members == 0 || room.size() <= config_.presence_max_members;
 }
 
+void Hub::announce(Room& room, const protocol::Presence& presence, const Participant* except) {
+  work_.deliveries += room.broadcast(Frame::text(protocol::encode(presence)), except);
+}
+
 void Hub::leave_room(Participant& p, Room& room) {
   room.remove(p);
   if (announces_presence(room))
-    room.broadcast(Frame::text(protocol::encode(
-        protocol::Presence{room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt})));
+    announce(room, {room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt}, nullptr);
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
 }
 
@@ -83,8 +131,7 @@ Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
     }
     if (room->empty()) empty_rooms_.erase(room->empty_position);
     if (announces_presence(*room))
-      room->broadcast(Frame::text(protocol::encode(
-          protocol::Presence{room->name(), p.name, protocol::PresenceEvent::join, std::nullopt})));
+      announce(*room, {room->name(), p.name, protocol::PresenceEvent::join, std::nullopt}, nullptr);
     room->add(p);
   }
   send(p, protocol::Joined{room->name(), room->size(), id});
@@ -110,9 +157,7 @@ Hub::Outcome Hub::nick(Participant& p, const protocol::Nick& request,
   p.name = request.name;
   names_.emplace(p.name, &p);
   for (const Participant::Membership& m : p.memberships)
-    m.room->broadcast(Frame::text(protocol::encode(protocol::Presence{
-                          m.room->name(), p.name, protocol::PresenceEvent::nick, old_name})),
-                      &p);
+    announce(*m.room, {m.room->name(), p.name, protocol::PresenceEvent::nick, old_name}, &p);
   return std::nullopt;
 }
 
@@ -128,18 +173,35 @@ Hub::Outcome Hub::post(Participant& p, const std::string& room_name, std::string
                             room->next_seq(), wall_clock_ms(), id};
   // Encoded and framed once; every member (the sender too) gets these bytes.
   FramePtr frame = Frame::text(protocol::encode(message));
-  room->remember(frame);
+  std::size_t delivered = room->broadcast(frame);
   metrics_.messages_in += 1;
-  metrics_.messages_out += room->broadcast(frame);
+  metrics_.messages_out += delivered;
+  work_.deliveries += delivered;
+  remember(*room, std::move(frame));  // last: the room may be trimmed, never evicted (p is in it)
   return std::nullopt;
 }
 
 Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& request,
                           const protocol::RequestId& id) {
-  std::size_t limit = request.limit.value_or(config_.history_default_limit);
-  std::vector<std::string_view> messages;
-  if (auto it = rooms_.find(request.room); it != rooms_.end()) messages = it->second->recent(limit);
-  p.deliver(Frame::text(protocol::encode_history(request.room, messages, id)));
+  // Within --history-answer-max-bytes, and leaving a quarter of the queue
+  // for the traffic behind it: no client is closed as a slow consumer for
+  // the size of its own answer.
+  std::size_t room_left = p.send_room(), reserve = config_.max_queue_bytes / 4;
+  std::size_t budget =
+      std::min(config_.history_answer_max_bytes, room_left > reserve ? room_left - reserve : 0);
+  std::size_t head =
+      protocol::encode_history(request.room, {}, id, true).size() + kFrameHeaderBytes;
+  Room::HistorySlice slice;
+  if (auto it = rooms_.find(request.room); it != rooms_.end())
+    slice = it->second->history({.limit = request.limit.value_or(config_.history_default_limit),
+                                 .before_seq = request.before_seq,
+                                 .since_seq = request.since_seq,
+                                 .max_bytes = budget > head ? budget - head : 0});
+  if (slice.truncated) metrics_.count_limit(Limit::history_answer_bytes);
+  FramePtr answer =
+      Frame::text(protocol::encode_history(request.room, slice.messages, id, slice.truncated));
+  work_.answer_bytes += answer->size();
+  p.deliver(answer);
   return std::nullopt;
 }
 

@@ -43,14 +43,29 @@ class Hub {
 
   std::size_t connected() const { return names_.size(); }
   std::size_t active_rooms() const { return rooms_.size() - empty_rooms_.size(); }
+  std::size_t rooms() const { return rooms_.size(); }
+  // Bytes of all rooms' history (kept under --max-history-bytes).
+  std::size_t history_bytes() const { return history_bytes_; }
 
   // Encodes `event` for one participant and queues it.
   void send(Participant& p, const protocol::Event& event);
 
+  // What the hub has queued since it started: the request handler charges a
+  // request with the difference around it.
+  struct Work {
+    std::uint64_t deliveries = 0;    // frames fanned out to room members
+    std::uint64_t answer_bytes = 0;  // bytes of frames sent to one participant
+  };
+  const Work& work() const { return work_; }
+
  private:
   Room* open_room(const std::string& name);  // nullptr when the room limit is reached
+  void evict(Room& room);                    // an empty room, with its history
+  void remember(Room& room, FramePtr message);
+  void trim_history();
   void leave_room(Participant& p, Room& room);
   bool announces_presence(const Room& room) const;
+  void announce(Room& room, const protocol::Presence& presence, const Participant* except);
   std::string next_guest_name();
 
   const Config& config_;
@@ -58,6 +73,10 @@ class Hub {
   std::unordered_map<std::string, Participant*> names_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   std::list<Room*> empty_rooms_;  // least recently emptied first: evicted first
+  // Rooms with history, least recently posted to first: trimmed first.
+  std::list<Room*> rooms_by_last_message_;
+  std::size_t history_bytes_ = 0;
+  Work work_;
   std::uint64_t guest_counter_ = 0;
 };
 

@@ -31,6 +31,7 @@ bool ReminderQueue::schedule(Participant& owner, std::chrono::milliseconds after
     return false;
   }
   auto due = Clock::now() + after;
+  held_bytes_ += held_bytes(text);
   bool earliest = queue_.empty() || due < queue_.begin()->first;
   mine.push_back(queue_.emplace(due, Entry{&owner, std::move(text), std::move(id)}));
   if (earliest) rearm();
@@ -40,7 +41,10 @@ bool ReminderQueue::schedule(Participant& owner, std::chrono::milliseconds after
 void ReminderQueue::cancel_all(Participant& owner) {
   auto it = by_owner_.find(&owner);
   if (it == by_owner_.end()) return;
-  for (Queue::iterator entry : it->second) queue_.erase(entry);
+  for (Queue::iterator entry : it->second) {
+    held_bytes_ -= held_bytes(entry->second.text);
+    queue_.erase(entry);
+  }
   by_owner_.erase(it);
   // The timer may now wake early for nothing: run() just sleeps again.
 }
@@ -61,6 +65,7 @@ asio::awaitable<void> ReminderQueue::run() {
       if (queue_.empty() || queue_.begin()->first > Clock::now()) break;
       auto head = queue_.begin();
       auto late = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - head->first);
+      held_bytes_ -= held_bytes(head->second.text);
       Entry entry = std::move(head->second);
       std::vector<Queue::iterator>& mine = by_owner_[entry.owner];
       mine.erase(std::find(mine.begin(), mine.end(), head));

@@ -42,6 +42,13 @@ class ReminderQueue {
 
   std::size_t pending() const { return queue_.size(); }
   std::size_t pending(Participant& owner) const;
+  // Memory the pending reminders hold (bounded by --max-reminder-bytes).
+  std::size_t held_bytes() const { return held_bytes_; }
+  // What one reminder holds: its text and its entries in the queue and the
+  // owner's index.
+  static std::size_t held_bytes(const std::string& text) {
+    return text.size() + sizeof(Queue::value_type) + 6 * sizeof(void*);
+  }
 
  private:
   struct Entry {
@@ -62,6 +69,7 @@ class ReminderQueue {
   Fire fire_;
   Queue queue_;
   std::unordered_map<Participant*, std::vector<Queue::iterator>> by_owner_;
+  std::size_t held_bytes_ = 0;
   bool stopped_ = false;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,18 +33,43 @@ class Room {
   std::size_t broadcast(const FramePtr& frame, const Participant* except = nullptr) const;
 
   std::uint64_t next_seq() { return ++seq_; }
-  void remember(FramePtr message) { history_.push(std::move(message)); }
-  // Payloads of the most recent `limit` messages, oldest first.
-  std::vector<std::string_view> recent(std::size_t limit) const;
+  // Keeps the message of the last next_seq(): the history is contiguous in
+  // seq, its newest message is seq_, so a seq maps to its place in the ring.
+  void remember(FramePtr message);
+  // Drops the oldest message kept (the server-wide history budget).
+  void forget_oldest();
+  bool has_history() const { return !history_.empty(); }
+  std::size_t history_count() const { return history_.size(); }
+  // Bytes of the frames the history holds.
+  std::size_t history_bytes() const { return history_bytes_; }
 
-  // Where the hub keeps this room in its list of empty rooms (eviction order).
+  // A `history` answer's messages: at most `limit`, with seq < before_seq and
+  // seq > since_seq when given, whose payloads plus a separator each fit in
+  // `max_bytes`. With since_seq the oldest such messages, otherwise the
+  // newest; always oldest first. `truncated` when the bytes left some out.
+  struct HistoryQuery {
+    std::size_t limit = 0;
+    std::optional<std::uint64_t> before_seq = std::nullopt;
+    std::optional<std::uint64_t> since_seq = std::nullopt;
+    std::size_t max_bytes = SIZE_MAX;
+  };
+  struct HistorySlice {
+    std::vector<std::string_view> messages;
+    bool truncated = false;
+  };
+  HistorySlice history(const HistoryQuery& query) const;
+
+  // Where the hub keeps this room in its list of empty rooms (eviction order)
+  // and, while it has history, in its list by last message (trimming order).
   std::list<Room*>::iterator empty_position;
+  std::list<Room*>::iterator history_position;
 
  private:
   std::string name_;
   std::vector<Participant*> members_;  // non-owning; a participant leaves before it dies
   std::uint64_t seq_ = 0;
   HistoryRing<FramePtr> history_;
+  std::size_t history_bytes_ = 0;
 };
 
 }  // namespace loopchat

@@ -32,6 +32,18 @@ const char* to_string(Limit limit) {
       return "queue_bytes";
     case Limit::ping_timeout:
       return "ping_timeout";
+    case Limit::request_budget:
+      return "request_budget";
+    case Limit::over_budget:
+      return "over_budget";
+    case Limit::presence_rate:
+      return "presence_rate";
+    case Limit::history_answer_bytes:
+      return "history_answer_bytes";
+    case Limit::history_bytes:
+      return "history_bytes";
+    case Limit::reminder_bytes:
+      return "reminder_bytes";
   }
   return "?";
 }
@@ -90,6 +102,10 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
       << "loopchat_loop_lag_ms{quantile=\"1\"} " << g.loop_lag_ms.max << '\n';
   metric(out, "reminders_pending", "gauge", "Reminders waiting to fire.",
          double(g.reminders_pending));
+  metric(out, "reminder_bytes", "gauge", "Bytes held by pending reminders.",
+         double(g.reminder_bytes));
+  metric(out, "history_bytes", "gauge", "Bytes held by all rooms' history.",
+         double(g.history_bytes));
   metric(out, "fetches_in_flight", "gauge", "Outbound fetches running.",
          double(g.fetches_in_flight));
   metric(out, "fetches_started_total", "counter", "Outbound fetches started.",

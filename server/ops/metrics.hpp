@@ -24,8 +24,15 @@ enum class Limit {
   message_bytes,       // --max-message-bytes: close 1009
   queue_bytes,         // --max-queue-bytes: close 1008
   ping_timeout,        // --ping-timeout-ms: close 1001
+  // The costs of requests (docs/security.md, "The cost model").
+  request_budget,        // --request-budget-units-per-s: rate_limited, the request not run
+  over_budget,           // --max-refused-requests: close 1008
+  presence_rate,         // --presence-rate: join/leave/nick rate_limited
+  history_answer_bytes,  // --history-answer-max-bytes: a history answer truncated
+  history_bytes,         // --max-history-bytes: messages dropped from history
+  reminder_bytes,        // --max-reminder-bytes: remind refused, server_busy
 };
-inline constexpr int kLimitCount = static_cast<int>(Limit::ping_timeout) + 1;
+inline constexpr int kLimitCount = static_cast<int>(Limit::reminder_bytes) + 1;
 const char* to_string(Limit limit);
 
 struct Metrics {
@@ -52,7 +59,9 @@ struct Metrics {
 
   void count_error(protocol::ErrorCode code) { ++errors[static_cast<int>(code)]; }
   void count_close(std::uint16_t code) { ++closes[code]; }
-  void count_limit(Limit limit) { ++limit_hits[static_cast<int>(limit)]; }
+  void count_limit(Limit limit, std::uint64_t times = 1) {
+    limit_hits[static_cast<int>(limit)] += times;
+  }
 };
 
 // Gauges that live elsewhere, read at render time.
@@ -62,6 +71,8 @@ struct MetricsGauges {
   double uptime_s = 0;
   protocol::LoopLag loop_lag_ms;
   std::uint64_t reminders_pending = 0;
+  std::uint64_t reminder_bytes = 0;
+  std::uint64_t history_bytes = 0;
   std::uint64_t fetches_in_flight = 0;
   std::uint64_t fetches_started = 0;
   std::uint64_t fetches_succeeded = 0;

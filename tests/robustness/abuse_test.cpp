@@ -176,5 +176,53 @@ TEST(Abuse, AThousandClientsResetMidConversationCostTheOthersNothing) {
       << " KiB";
 }
 
+TEST(Abuse, AJoinLeaveFloodCostsTheRoomABoundedNumberOfPresenceFrames) {
+  constexpr int kPairs = 500;
+  constexpr double kRate = 2, kBurst = 20;  // the defaults of --presence-rate, --presence-burst
+  ServerProcess server;
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    ChatClient member(ex), closer(ex);
+    co_await member.connect(server.port());
+    co_await member.join("r");
+    // The flooder reads its welcome (for its name), then never reads again.
+    RawWsClient flooder(server.port());
+    CO_REQUIRE(flooder.upgrade() == 101);
+    auto welcome = flooder.read_frame();
+    CO_REQUIRE(welcome.has_value());
+    std::string flooder_name = json::parse(welcome->payload)["name"];
+    auto started = std::chrono::steady_clock::now();
+    double frames_before = metric(server.port(), "loopchat_frames_in_total").value_or(-1);
+    std::string flood;
+    for (int i = 0; i < kPairs; ++i)
+      flood += make_frame(0x1, R"({"type":"join","room":"r"})") +
+               make_frame(0x1, R"({"type":"leave","room":"r"})");
+    flooder.send(flood);
+    CO_REQUIRE(co_await co_eventually([&] {
+      return metric(server.port(), "loopchat_frames_in_total") >= frames_before + 2 * kPairs;
+    }));
+    // A message after the flood marks the end of what the member was sent.
+    co_await closer.connect(server.port());
+    co_await closer.join("r");
+    closer.send({{"type", "say"}, {"room", "r"}, {"text", "done"}});
+    int presence = 0;
+    for (;;) {
+      json frame = co_await member.next();
+      if (frame["type"] == "message") break;
+      if (frame["type"] == "presence" && frame["name"] == flooder_name) ++presence;
+    }
+    double elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double allowed = kBurst + kRate * elapsed_s + 1;
+    EXPECT_GT(presence, 0);
+    EXPECT_LE(presence, allowed) << "of " << 2 * kPairs << " requests, over " << elapsed_s << " s";
+    auto limited = metric(server.port(), limit_hits("presence_rate"));
+    EXPECT_GE(limited, 2 * kPairs - allowed);
+    // Refused, not punished: it is still connected.
+    EXPECT_EQ(metric(server.port(), "loopchat_connections"), 3);
+    EXPECT_EQ(metric(server.port(), limit_hits("over_budget")), 0);
+  });
+}
+
 }  // namespace
 }  // namespace loopchat::test

@@ -1,6 +1,7 @@
 // Each limit of issue 6 against the real binary: what the client sees when it
 // passes it, that others are unaffected, and its counter in /metrics.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <vector>
@@ -194,6 +195,166 @@ TEST(Limits, UnansweredPingsClose1001AndAreCounted) {
     }
     if (frame->opcode == kClose) FAIL() << "the answering client was closed";
   }
+}
+
+// ------------------------------------------------- the costs of requests
+
+using json = nlohmann::json;
+
+// The text frames read until a pong, parsed (a ping sent after a batch of
+// requests marks the end of their answers).
+std::vector<json> answers_until_pong(RawWsClient& c) {
+  std::vector<json> out;
+  for (;;) {
+    auto frame = c.read_frame();
+    if (!frame) throw std::runtime_error("connection ended before the pong");
+    if (frame->opcode != kText) continue;
+    json event = json::parse(frame->payload);
+    if (event["type"] == "pong") return out;
+    out.push_back(std::move(event));
+  }
+}
+
+std::vector<json> of_type(const std::vector<json>& events, const std::string& type) {
+  std::vector<json> out;
+  for (const json& e : events)
+    if (e["type"] == type) out.push_back(e);
+  return out;
+}
+
+std::string request(const json& body) {
+  return make_frame(kText, body.dump());
+}
+
+TEST(Limits, AnyRequestBeyondTheBudgetIsRefusedUnreadAndAClientThatGoesOnIsClosed1008) {
+  ServerProcess server;  // default budget: 2,000,000 units a second, bursts of 4,000,000
+  RawWsClient flooder(server.port()), other(server.port());
+  ASSERT_EQ(flooder.upgrade(), 101);
+  ASSERT_EQ(other.upgrade(), 101);
+  // Pings of 60 KB cost their bytes: about 66 fit in the burst. Only `say`
+  // had a limit before; these are all answered.
+  std::string ping = request({{"type", "ping"}, {"pad", std::string(60000, 'p')}});
+  try {
+    for (int i = 0; i < 300; ++i) flooder.send(ping);  // without reading
+  } catch (const std::runtime_error&) {
+    // The server closed the connection: the rest was not wanted.
+  }
+  int pongs = 0, refused = 0;
+  std::optional<RawFrame> close;
+  while (auto frame = flooder.read_frame()) {
+    if (frame->opcode == kClose) {
+      close = frame;
+      break;
+    }
+    if (frame->opcode != kText) continue;
+    json event = json::parse(frame->payload);
+    if (event["type"] == "pong") ++pongs;
+    if (event["type"] == "error") {
+      EXPECT_EQ(event["code"], "rate_limited") << frame->payload;
+      EXPECT_FALSE(event.contains("id")) << "refused unread";
+      ++refused;
+    }
+  }
+  EXPECT_GT(pongs, 40);
+  EXPECT_LT(pongs, 150);  // 66 in the burst, more if the loop waited on us
+  EXPECT_GE(refused, 100) << "--max-refused-requests (100) in a row are answered";
+  ASSERT_TRUE(close.has_value());
+  EXPECT_EQ(close->close_code(), 1008);
+  EXPECT_EQ(close->close_reason(), "over the request budget");
+  EXPECT_EQ(metric(server.port(), limit_hits("over_budget")), 1);
+  EXPECT_GE(metric(server.port(), limit_hits("request_budget")), 101);
+  // Another connection has a budget of its own.
+  ASSERT_TRUE(other.read_frame().has_value());  // welcome
+  other.send(ping);
+  auto pong = other.read_frame();
+  ASSERT_TRUE(pong.has_value());
+  EXPECT_NE(pong->payload.find("\"pong\""), std::string::npos) << pong->payload;
+}
+
+TEST(Limits, PendingReminderBytesAreBoundedServerWide) {
+  ServerProcess server({"--max-reminder-bytes", "50000"});
+  RawWsClient a(server.port()), b(server.port());
+  ASSERT_EQ(a.upgrade(), 101);
+  ASSERT_EQ(b.upgrade(), 101);
+  std::string remind =
+      request({{"type", "remind"}, {"after_ms", 600000}, {"text", std::string(10000, 'r')}});
+  std::string ping = request({{"type", "ping"}});
+  // Four of 10,000 bytes fit in 50,000 (with their entries), a fifth does not.
+  std::string five;
+  for (int i = 0; i < 5; ++i) five += remind;
+  a.send(five + ping);
+  std::vector<json> errors = of_type(answers_until_pong(a), "error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]["code"], "server_busy");
+  // The bound is the server's, not a's.
+  b.send(remind + ping);
+  errors = of_type(answers_until_pong(b), "error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]["code"], "server_busy");
+  EXPECT_EQ(metric(server.port(), "loopchat_reminders_pending"), 4);
+  auto held = metric(server.port(), "loopchat_reminder_bytes");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_GT(*held, 40000);
+  EXPECT_LE(*held, 50000);
+  EXPECT_EQ(metric(server.port(), limit_hits("reminder_bytes")), 2);
+  // Room again once a's reminders end with it.
+  a.reset();
+  EXPECT_TRUE(eventually([&] { return metric(server.port(), "loopchat_reminder_bytes") == 0; }));
+  b.send(remind + ping);
+  EXPECT_TRUE(of_type(answers_until_pong(b), "error").empty());
+  EXPECT_EQ(metric(server.port(), "loopchat_reminders_pending"), 1);
+}
+
+// The seqs of a history answer.
+std::vector<std::uint64_t> seqs_of(const json& history) {
+  std::vector<std::uint64_t> out;
+  for (const json& m : history["messages"]) out.push_back(m["seq"].get<std::uint64_t>());
+  return out;
+}
+
+TEST(Limits, HistoryBytesAreBoundedServerWideEmptyRoomsFirst) {
+  ServerProcess server({"--max-history-bytes", "100000", "--rate", "1000", "--burst", "1000"});
+  RawWsClient c(server.port());
+  ASSERT_EQ(c.upgrade(), 101);
+  std::string text(4000, 'h');
+  auto say_in = [&](const std::string& room, int count) {
+    std::string bytes;
+    for (int i = 0; i < count; ++i)
+      bytes += request({{"type", "say"}, {"room", room}, {"text", text}});
+    return bytes;
+  };
+  auto history = [&](const std::string& room) {
+    c.send(request({{"type", "history"}, {"room", room}, {"limit", 100}}) +
+           request({{"type", "ping"}}));
+    std::vector<json> answers = of_type(answers_until_pong(c), "history");
+    if (answers.size() != 1) throw std::runtime_error("no history answer");
+    return answers[0];
+  };
+  // 20 messages of 4 KB (80 KB) in a room left empty, then 20 in another:
+  // over 100,000 bytes, the empty room's history goes.
+  c.send(request({{"type", "join"}, {"room", "old"}}) + say_in("old", 20) +
+         request({{"type", "leave"}, {"room", "old"}}) +
+         request({{"type", "join"}, {"room", "new"}}) + say_in("new", 20) +
+         request({{"type", "ping"}}));
+  EXPECT_TRUE(of_type(answers_until_pong(c), "error").empty());
+  EXPECT_TRUE(history("old")["messages"].empty());
+  EXPECT_EQ(seqs_of(history("new")).size(), 20u);
+  EXPECT_EQ(metric(server.port(), limit_hits("history_bytes")), 20);
+  auto held = metric(server.port(), "loopchat_history_bytes");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_GT(*held, 80000);
+  EXPECT_LE(*held, 100000);
+
+  // Then the room in use loses its oldest messages, and keeps under the bound.
+  c.send(say_in("new", 10) + request({{"type", "ping"}}));
+  answers_until_pong(c);
+  std::vector<std::uint64_t> kept = seqs_of(history("new"));
+  ASSERT_FALSE(kept.empty());
+  EXPECT_GT(kept.front(), 1u);
+  EXPECT_EQ(kept.back(), 30u);
+  EXPECT_EQ(kept.size(), 30 - kept.front() + 1) << "contiguous";
+  EXPECT_EQ(metric(server.port(), limit_hits("history_bytes")), 20 + kept.front() - 1);
+  EXPECT_LE(metric(server.port(), "loopchat_history_bytes"), 100000);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// HistoryRing: a bounded ring of the most recent items, read oldest first.
+// HistoryRing: a bounded ring of the most recent items, read oldest first,
+// whose oldest items can also be dropped early.
 #include "server/chat/history_ring.hpp"
 
 #include <gtest/gtest.h>
@@ -117,6 +118,75 @@ TEST(HistoryRing, MoveOnlyItemsAndReleaseOfDropped) {
   std::vector<int> seen;
   ring.for_each_recent(2, [&](const std::shared_ptr<int>& p) { seen.push_back(*p); });
   EXPECT_EQ(seen, range(2, 3));
+}
+
+// The whole ring through operator[], oldest first.
+std::vector<int> by_index(const HistoryRing<int>& ring) {
+  std::vector<int> out;
+  for (std::size_t i = 0; i < ring.size(); ++i) out.push_back(ring[i]);
+  return out;
+}
+
+TEST(HistoryRing, IndexZeroIsTheOldest) {
+  HistoryRing<int> ring(3);
+  for (int i = 1; i <= 5; ++i) ring.push(i);
+  EXPECT_EQ(by_index(ring), range(3, 5));
+  EXPECT_EQ(ring.front(), 3);
+}
+
+TEST(HistoryRing, PopFrontDropsTheOldestAndPushingGoesOn) {
+  HistoryRing<int> ring(4);
+  for (int i = 1; i <= 6; ++i) ring.push(i);  // 3..6, wrapped
+  ring.pop_front();
+  ring.pop_front();
+  EXPECT_EQ(ring.size(), 2u);
+  EXPECT_EQ(by_index(ring), range(5, 6));
+  EXPECT_EQ(recent(ring, 10), range(5, 6));
+  for (int i = 7; i <= 9; ++i) ring.push(i);  // into the freed slots, then full again
+  EXPECT_EQ(ring.size(), 4u);
+  EXPECT_EQ(by_index(ring), range(6, 9));
+  ring.push(10);
+  EXPECT_EQ(by_index(ring), range(7, 10));
+}
+
+TEST(HistoryRing, PoppingEverythingEmptiesItAndItRefills) {
+  HistoryRing<int> ring(3);
+  for (int i = 1; i <= 4; ++i) ring.push(i);
+  for (int i = 0; i < 3; ++i) ring.pop_front();
+  EXPECT_TRUE(ring.empty());
+  EXPECT_TRUE(recent(ring, 3).empty());
+  ring.push(8);
+  EXPECT_EQ(by_index(ring), range(8, 8));
+}
+
+TEST(HistoryRing, InterleavedPushAndPopWhileGrowingKeepsTheOrder) {
+  // The storage doubles up to the capacity: grow it while items were popped
+  // from the front, and check the order after every step against a model.
+  HistoryRing<int> ring(37);
+  std::vector<int> model;
+  int next = 1;
+  for (int step = 0; step < 500; ++step) {
+    if (step % 3 == 2 && !model.empty()) {
+      ring.pop_front();
+      model.erase(model.begin());
+    } else {
+      ring.push(next);
+      model.push_back(next++);
+      if (model.size() > 37) model.erase(model.begin());
+    }
+    ASSERT_EQ(by_index(ring), model) << "after step " << step;
+  }
+}
+
+TEST(HistoryRing, PopReleasesTheItem) {
+  HistoryRing<std::shared_ptr<int>> ring(4);
+  auto first = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = first;
+  ring.push(std::move(first));
+  ring.push(std::make_shared<int>(2));
+  ring.pop_front();
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(*ring.front(), 2);
 }
 
 }  // namespace

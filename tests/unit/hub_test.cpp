@@ -3,6 +3,7 @@
 #include "server/chat/hub.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -213,6 +214,22 @@ TEST_F(HubTest, PresenceMaxMembersSilencesJoinAndLeaveInBigRooms) {
   leave(c, "big");  // 2 left: announced
   EXPECT_EQ(a.events_of<protocol::Presence>().size(), 1u);
   EXPECT_EQ(a.events_of<protocol::Presence>().at(0).event, PresenceEvent::leave);
+}
+
+TEST(HubPresence, ByDefaultARoomOfMoreThanAHundredFillsWithoutPresence) {
+  Config defaults;
+  Metrics metrics;
+  Hub hub(defaults, metrics);
+  std::vector<std::unique_ptr<FakeParticipant>> people;
+  std::size_t presence = 0;
+  for (int i = 0; i < 150; ++i) {
+    people.push_back(std::make_unique<FakeParticipant>());
+    hub.connect(*people.back());
+    ASSERT_FALSE(hub.join(*people.back(), protocol::Join{"big"}, {}));
+  }
+  for (auto& p : people) presence += p->events_of<protocol::Presence>().size();
+  // The k-th joiner (k = 0..) announces itself to k members while k <= 100.
+  EXPECT_EQ(presence, 100u * 101 / 2) << "150²/2 frames without the default";
 }
 
 TEST_F(HubTest, JoiningAgainIsHarmless) {
@@ -613,6 +630,8 @@ TEST_F(HubTest, MaxRoomsEvictsTheOldestEmptyRoom) {
   }
   leave(a, "r1");
   EXPECT_EQ(hub.active_rooms(), 0u);
+  std::size_t three = hub.history_bytes();  // one message of one size in each
+  ASSERT_EQ(three % 3, 0u);
   // Re-fill and re-empty r2 to move it last.
   join(b, "r2");
   leave(b, "r2");  // emptied order: r3, r1, r2
@@ -625,11 +644,13 @@ TEST_F(HubTest, MaxRoomsEvictsTheOldestEmptyRoom) {
   EXPECT_TRUE(history(a, "r3", 10u).messages.empty()) << "r3 should have been evicted";
   EXPECT_EQ(history(a, "r1", 10u).messages.size(), 1u) << "r1 should have been kept";
   EXPECT_EQ(history(a, "r2", 10u).messages.size(), 1u) << "r2 should have been kept";
+  EXPECT_EQ(hub.history_bytes(), three / 3 * 2) << "r3's history bytes were released";
 
   // A fifth room evicts r1, the next least recently emptied.
   join(a, "r5");
   EXPECT_TRUE(history(a, "r1", 10u).messages.empty()) << "r1 should have been evicted";
   EXPECT_EQ(history(a, "r2", 10u).messages.size(), 1u);
+  EXPECT_EQ(hub.history_bytes(), three / 3);
   EXPECT_EQ(hub.active_rooms(), 2u);
 
   // The recreated room starts a fresh sequence.
@@ -673,6 +694,170 @@ TEST_F(HubTest, AllRoomsInUseIsServerBusy) {
   EXPECT_TRUE(history(c, "r1", 10u).messages.empty());
   // And the limit holds again.
   expect_error(hub.join(b, protocol::Join{"r5"}, {}), ErrorCode::server_busy, {});
+}
+
+// ------------------------------------------------- history in pages and bytes
+
+// Whether the last frame queued to `p` is a history answer marked truncated.
+bool says_truncated(const FakeParticipant& p) {
+  return nlohmann::json::parse(p.frames.back()->payload()).value("truncated", false);
+}
+
+TEST_F(HubHistoryTest, BeforeSeqPagesBackSinceSeqFillsAGap) {
+  auto ask = [&](std::optional<std::uint32_t> limit, std::optional<std::uint64_t> before,
+                 std::optional<std::uint64_t> since) {
+    a->clear();
+    protocol::HistoryRequest request{"r", limit};
+    request.before_seq = before;
+    request.since_seq = since;
+    expect_ok(hub.history(*a, request, {}));
+    return a->events_of<protocol::History>().at(0);
+  };
+  // Seqs 3..7 are kept.
+  EXPECT_EQ(seqs(ask(2u, 6, std::nullopt).messages), (std::vector<std::uint64_t>{4, 5}));
+  EXPECT_EQ(seqs(ask(std::nullopt, 5, std::nullopt).messages), (std::vector<std::uint64_t>{3, 4}));
+  EXPECT_EQ(seqs(ask(2u, std::nullopt, 3).messages), (std::vector<std::uint64_t>{4, 5}));
+  EXPECT_EQ(seqs(ask(std::nullopt, std::nullopt, 5).messages), (std::vector<std::uint64_t>{6, 7}));
+  ask(2u, 6, std::nullopt);
+  EXPECT_FALSE(says_truncated(*a));
+}
+
+TEST_F(HubTest, HistoryAnswerIsTrimmedToItsBytesAndCanBePagedThrough) {
+  config.history_size = 20;
+  config.history_answer_max_bytes = 2000;
+  FakeParticipant& a = connect();
+  join(a, "r");
+  for (int i = 1; i <= 20; ++i) say(a, "r", std::string(300, 'a' + i % 26));
+  std::vector<std::uint64_t> seen;
+  std::optional<std::uint64_t> before;
+  for (int page = 0; page < 20 && seen.size() < 20; ++page) {
+    a.clear();
+    protocol::HistoryRequest request{"r", 20u};
+    request.before_seq = before;
+    expect_ok(hub.history(a, request, {}));
+    ASSERT_EQ(a.frames.size(), 1u);
+    EXPECT_LE(a.frames[0]->size(), config.history_answer_max_bytes);
+    protocol::History h = a.events_of<protocol::History>().at(0);
+    ASSERT_FALSE(h.messages.empty());
+    EXPECT_EQ(says_truncated(a), h.messages.front().seq > 1) << "page " << page;
+    std::vector<std::uint64_t> got = seqs(h.messages);
+    seen.insert(seen.begin(), got.begin(), got.end());
+    before = got.front();
+  }
+  std::vector<std::uint64_t> all;
+  for (std::uint64_t s = 1; s <= 20; ++s) all.push_back(s);
+  EXPECT_EQ(seen, all) << "every message once, the newest first";
+  EXPECT_GE(metrics.limit_hits[static_cast<int>(Limit::history_answer_bytes)], 3u);
+
+  // since_seq keeps the oldest of what is asked.
+  a.clear();
+  protocol::HistoryRequest request{"r", 20u};
+  request.since_seq = 10;
+  expect_ok(hub.history(a, request, {}));
+  protocol::History h = a.events_of<protocol::History>().at(0);
+  EXPECT_TRUE(says_truncated(a));
+  ASSERT_FALSE(h.messages.empty());
+  EXPECT_EQ(h.messages.front().seq, 11u);
+}
+
+TEST_F(HubTest, HistoryAnswerLeavesRoomInTheQueue) {
+  config.history_size = 20;
+  FakeParticipant& a = connect();
+  join(a, "r");
+  for (int i = 1; i <= 20; ++i) say(a, "r", std::string(1000, 'x'));
+  // A queue with room for a quarter of its limit plus 3,000 bytes: the answer
+  // takes at most those 3,000, the quarter stays free for what follows.
+  a.room_bytes = config.max_queue_bytes / 4 + 3000;
+  a.clear();
+  expect_ok(hub.history(a, protocol::HistoryRequest{"r", 20u}, {}));
+  ASSERT_EQ(a.frames.size(), 1u);
+  EXPECT_LE(a.frames[0]->size(), 3000u);
+  protocol::History h = a.events_of<protocol::History>().at(0);
+  EXPECT_TRUE(says_truncated(a));
+  EXPECT_EQ(h.messages.size(), 2u);
+  EXPECT_EQ(h.messages.back().seq, 20u);
+  // No room at all: an empty answer that says so.
+  a.room_bytes = 0;
+  a.clear();
+  expect_ok(hub.history(a, protocol::HistoryRequest{"r", 20u}, {}));
+  h = a.events_of<protocol::History>().at(0);
+  EXPECT_TRUE(h.messages.empty());
+  EXPECT_TRUE(says_truncated(a));
+}
+
+TEST_F(HubTest, HistoryBytesEvictEmptyRoomsFirstThenTrimTheRoomsLeastRecentlyPostedTo) {
+  config.history_size = 20;
+  FakeParticipant& a = connect();
+  FakeParticipant& reader = connect();
+  // Rooms of names of one length, messages of one size: each frame is F bytes.
+  join(a, "room1");
+  for (int i = 0; i < 3; ++i) say(a, "room1", "text");
+  leave(a, "room1");  // empty, with its history
+  join(a, "room2");
+  for (int i = 0; i < 3; ++i) say(a, "room2", "text");
+  join(a, "room3");
+  for (int i = 0; i < 3; ++i) say(a, "room3", "text");
+  std::size_t nine = hub.history_bytes();
+  ASSERT_EQ(nine % 9, 0u);
+  config.max_history_bytes = nine;
+  auto dropped = [&] { return metrics.limit_hits[static_cast<int>(Limit::history_bytes)]; };
+
+  say(a, "room3", "text");  // over by one frame: the empty room goes, whole
+  EXPECT_TRUE(seqs(history(reader, "room1", 100u).messages).empty());
+  EXPECT_EQ(hub.rooms(), 2u);
+  EXPECT_EQ(dropped(), 3u);
+  EXPECT_EQ(hub.history_bytes(), nine / 9 * 7);
+  say(a, "room3", "text");
+  say(a, "room3", "text");
+  EXPECT_EQ(hub.history_bytes(), nine);
+  EXPECT_EQ(dropped(), 3u);
+
+  // Full with rooms in use: room2, posted to least recently, loses its oldest.
+  say(a, "room3", "text");
+  EXPECT_EQ(seqs(history(reader, "room2", 100u).messages), (std::vector<std::uint64_t>{2, 3}));
+  say(a, "room3", "text");
+  say(a, "room3", "text");
+  EXPECT_TRUE(seqs(history(reader, "room2", 100u).messages).empty());
+  EXPECT_EQ(seqs(history(reader, "room3", 100u).messages),
+            (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(hub.history_bytes(), nine);
+  EXPECT_EQ(dropped(), 6u);
+
+  // Now room3 is the one least recently posted to.
+  say(a, "room2", "text");
+  EXPECT_EQ(seqs(history(reader, "room2", 100u).messages), (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(seqs(history(reader, "room3", 100u).messages),
+            (std::vector<std::uint64_t>{2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(hub.history_bytes(), nine);
+  EXPECT_EQ(dropped(), 7u);
+}
+
+TEST_F(HubTest, WorkCountsDeliveriesAndDirectAnswers) {
+  FakeParticipant& a = connect();
+  FakeParticipant& b = connect();
+  FakeParticipant& c = connect();
+  join(a, "r");
+  join(b, "r");
+  join(c, "r");
+  clear_all();
+  auto answered = [](const FakeParticipant& p) -> std::uint64_t {
+    std::uint64_t bytes = 0;
+    for (const FramePtr& f : p.frames) bytes += f->size();
+    return bytes;
+  };
+  Hub::Work before = hub.work();
+  say(a, "r", "x");                                   // 3 deliveries, the sender's included
+  expect_ok(hub.nick(b, protocol::Nick{"bee"}, {}));  // 2
+  leave(c, "r");                                      // 2, and `left` to c
+  EXPECT_EQ(hub.work().deliveries - before.deliveries, 7u);
+  ASSERT_EQ(c.events_of<protocol::Left>().size(), 1u);
+  EXPECT_EQ(hub.work().answer_bytes - before.answer_bytes, c.frames.back()->size())
+      << "the `left`; the message and presence c got were deliveries";
+  a.clear();
+  before = hub.work();
+  expect_ok(hub.history(a, protocol::HistoryRequest{"r", 10u}, {}));
+  EXPECT_EQ(hub.work().answer_bytes - before.answer_bytes, answered(a));
+  EXPECT_EQ(hub.work().deliveries, before.deliveries);
 }
 
 }  // namespace
