@@ -18,6 +18,11 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--bind", c.bind_address, "Address to listen on");
   app.add_option("--port", c.port, "TCP port (0 picks a free one)");
   app.add_flag("--quiet", c.quiet, "Log warnings and errors only");
+  app.add_option("--log-lines-per-second", c.log_lines_per_second,
+                 "Log lines per second from one call site; the rest are counted (0: no limit)");
+  app.add_option("--log-buffer-bytes", c.log_buffer_bytes,
+                 "Log bytes held while stderr is full; beyond: lines dropped")
+      ->check(CLI::Range(std::size_t(0), std::size_t(64) << 20));
 
   auto limits = "Limits";
   app.add_option("--max-connections", c.max_connections,

@@ -16,7 +16,7 @@ GracefulShutdown::GracefulShutdown(asio::io_context& io, ServerContext& server,
       drain_timer_(io),
       server_(server),
       stop_services_(std::move(stop_services)) {
-  asio::co_spawn(io, run(), asio::detached);
+  asio::co_spawn(io, run(), log_failure("graceful shutdown"));
 }
 
 asio::awaitable<void> GracefulShutdown::run() {
