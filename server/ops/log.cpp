@@ -257,6 +257,14 @@ void write(Level level, std::string_view line) {
   emit(text);
 }
 
+void write_from_signal_handler(std::string_view text) {
+  // Only async-signal-safe calls; in blocking mode stderr is a file and does not stall.
+  [[maybe_unused]] ssize_t written =
+      out.mode == Mode::socket
+          ? ::send(out.fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+          : ::write(out.fd, text.data(), text.size());
+}
+
 void coroutine_failed(const char* what, const std::exception_ptr& failure) {
   ++counts.coroutine_failures;
   try {

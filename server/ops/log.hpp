@@ -100,6 +100,9 @@ void error(const Parts&... parts) {
   print(Level::error, parts...);
 }
 
+// For a signal handler: `text` as it is, where lines go, never blocking.
+void write_from_signal_handler(std::string_view text);
+
 // Logs (rate-limited per `what`) and counts an exception that ended a coroutine.
 void coroutine_failed(const char* what, const std::exception_ptr& failure);
 
