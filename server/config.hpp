@@ -25,7 +25,7 @@ struct Config {
 
   // Connections and frames.
   std::size_t max_connections = 100000;      // beyond: HTTP 503 at the upgrade
-  std::size_t max_connections_per_ip = 256;  // open per source address; beyond: 503 (0: off)
+  std::size_t max_connections_per_ip = 256;  // per IPv4 address or IPv6 /64 -> 503 (0: off)
   // Sources the per-address limit spares (a reverse proxy or local tools);
   // loopback by default, so load tests on one machine are not capped.
   std::vector<std::string> per_ip_exempt_cidrs = {"127.0.0.0/8", "::1"};

@@ -30,7 +30,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->group(limits);
   app.add_option("--max-connections-per-ip", c.max_connections_per_ip,
-                 "Open WebSocket connections per source address; beyond: HTTP 503 (0: no limit)")
+                 "Open WebSocket connections per IPv4 address or IPv6 /64; beyond: HTTP 503 "
+                 "(0: no limit)")
       ->group(limits);
   app.add_option("--per-ip-exempt", c.per_ip_exempt_cidrs,
                  "CIDR whose sources --max-connections-per-ip spares (repeatable; replaces the "
