@@ -19,10 +19,13 @@ struct Config {
   std::string bind_address = "0.0.0.0";
   std::uint16_t port = 8080;
   bool quiet = false;
+  // The log (server/ops/log.hpp): hostile clients can trigger lines at will.
+  std::size_t log_lines_per_second = 20;     // per call site; then one "suppressed" line (0: off)
+  std::size_t log_buffer_bytes = 64 * 1024;  // lines waiting for a full stderr; beyond: dropped
 
   // Connections and frames.
   std::size_t max_connections = 100000;      // beyond: HTTP 503 at the upgrade
-  std::size_t max_connections_per_ip = 256;  // open per source address; beyond: 503 (0: off)
+  std::size_t max_connections_per_ip = 256;  // per IPv4 address or IPv6 /64 -> 503 (0: off)
   // Sources the per-address limit spares (a reverse proxy or local tools);
   // loopback by default, so load tests on one machine are not capped.
   std::vector<std::string> per_ip_exempt_cidrs = {"127.0.0.0/8", "::1"};

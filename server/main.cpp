@@ -4,6 +4,7 @@
 // io_context -> listener -> signals -> run().
 #include <asio.hpp>
 
+#include <csignal>
 #include <iostream>
 
 #include "server/chat/hub.hpp"
@@ -24,13 +25,18 @@ int main(int argc, char** argv) {
   ParsedOptions options = parse_options(argc, argv);
   if (!options.config) return options.exit_code;
   const Config& config = *options.config;
-  log::set_quiet(config.quiet);
+  log::configure({.quiet = config.quiet,
+                  .lines_per_second = config.log_lines_per_second,
+                  .buffer_bytes = config.log_buffer_bytes});
+  // A reader of stderr (or of a socket) that goes away must not kill the server.
+  std::signal(SIGPIPE, SIG_IGN);
   log::info("open file limit: ", raise_open_files_limit());
 
   try {
     // Declared first, destroyed last: run() returns only once every session,
     // timer and fetch has ended, so nothing below is used after it.
     asio::io_context io(1);  // concurrency hint 1: one thread, no scheduler locking
+    log::LoopFlush log_flush(io);
 
     Metrics metrics;
     Hub hub(config, metrics);
@@ -66,6 +72,7 @@ int main(int argc, char** argv) {
       lag.stop();
       reminders.stop();
       fetcher.stop();
+      log_flush.stop();
     });
     listener.start();
     lag.start();

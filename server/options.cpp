@@ -18,6 +18,11 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--bind", c.bind_address, "Address to listen on");
   app.add_option("--port", c.port, "TCP port (0 picks a free one)");
   app.add_flag("--quiet", c.quiet, "Log warnings and errors only");
+  app.add_option("--log-lines-per-second", c.log_lines_per_second,
+                 "Log lines per second from one call site; the rest are counted (0: no limit)");
+  app.add_option("--log-buffer-bytes", c.log_buffer_bytes,
+                 "Log bytes held while stderr is full; beyond: lines dropped")
+      ->check(CLI::Range(std::size_t(0), std::size_t(64) << 20));
 
   auto limits = "Limits";
   app.add_option("--max-connections", c.max_connections,
@@ -25,7 +30,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->group(limits);
   app.add_option("--max-connections-per-ip", c.max_connections_per_ip,
-                 "Open WebSocket connections per source address; beyond: HTTP 503 (0: no limit)")
+                 "Open WebSocket connections per IPv4 address or IPv6 /64; beyond: HTTP 503 "
+                 "(0: no limit)")
       ->group(limits);
   app.add_option("--per-ip-exempt", c.per_ip_exempt_cidrs,
                  "CIDR whose sources --max-connections-per-ip spares (repeatable; replaces the "

@@ -4,13 +4,15 @@
 
 #include <algorithm>
 
+#include "server/ops/log.hpp"
+
 namespace loopchat {
 
 ReminderQueue::ReminderQueue(asio::io_context& io, std::size_t max_per_owner, Fire fire)
     : timer_(io, Clock::time_point::max()), max_per_owner_(max_per_owner), fire_(std::move(fire)) {}
 
 void ReminderQueue::start() {
-  asio::co_spawn(timer_.get_executor(), run(), asio::detached);
+  asio::co_spawn(timer_.get_executor(), run(), log_failure("reminder queue"));
 }
 
 void ReminderQueue::stop() {

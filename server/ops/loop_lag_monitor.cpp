@@ -2,15 +2,20 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include "server/ops/log.hpp"
+
 namespace loopchat {
 
 LoopLagMonitor::LoopLagMonitor(asio::io_context& io) : timer_(io) {}
 
 void LoopLagMonitor::start() {
-  asio::co_spawn(timer_.get_executor(), run(), asio::detached);
+  asio::co_spawn(timer_.get_executor(), run(), log_failure("loop lag monitor"));
 }
 
+// cancel() alone is not enough: a wait that has already completed is queued
+// with no error, and run() would re-arm the timer and keep io.run() going.
 void LoopLagMonitor::stop() {
+  stopped_ = true;
   timer_.cancel();
 }
 
@@ -30,10 +35,10 @@ Histogram& LoopLagMonitor::current_second(std::chrono::steady_clock::time_point 
 
 asio::awaitable<void> LoopLagMonitor::run() {
   auto due = std::chrono::steady_clock::now() + kInterval;
-  for (;;) {
+  while (!stopped_) {
     timer_.expires_at(due);
     auto [ec] = co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
+    if (ec || stopped_) co_return;
     auto now = std::chrono::steady_clock::now();
     auto late = std::chrono::duration_cast<std::chrono::microseconds>(now - due).count();
     current_second(now).record(static_cast<std::uint64_t>(std::max<std::int64_t>(late, 0)));

@@ -20,7 +20,7 @@ class LoopLagMonitor {
 
   explicit LoopLagMonitor(asio::io_context& io);
   void start();
-  void stop();
+  void stop();  // run() ends at its next wake-up, whatever was queued
 
   // p50, p99 and max over the window, in milliseconds.
   protocol::LoopLag window() const;
@@ -32,6 +32,7 @@ class LoopLagMonitor {
   asio::steady_timer timer_;
   std::array<Histogram, kWindowSeconds> seconds_;  // microseconds of lateness
   std::int64_t current_second_ = -1;
+  bool stopped_ = false;  // checked after every wait: see stop()
 };
 
 }  // namespace loopchat

@@ -3,6 +3,8 @@
 #include <sstream>
 #include <utility>
 
+#include "server/ops/log.hpp"
+
 namespace loopchat {
 namespace {
 
@@ -112,6 +114,15 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
          double(g.fetches_started));
   metric(out, "fetches_succeeded_total", "counter", "Outbound fetches answered with fetched.",
          double(g.fetches_succeeded));
+  const log::Counters& logged = log::counters();
+  metric(out, "log_lines_suppressed_total", "counter",
+         "Log lines left out over a call site's rate (--log-lines-per-second).",
+         double(logged.lines_suppressed));
+  metric(out, "log_lines_dropped_total", "counter",
+         "Log lines dropped: stderr was full and so was the buffer (--log-buffer-bytes).",
+         double(logged.lines_dropped));
+  metric(out, "coroutine_failures_total", "counter",
+         "Coroutines ended by an exception (each one logged).", double(logged.coroutine_failures));
   metric(out, "uptime_seconds", "gauge", "Seconds since start.", g.uptime_s);
   metric(out, "process_resident_memory_bytes", "gauge", "Resident set size.", double(g.rss_bytes));
   return out.str();

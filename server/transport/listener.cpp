@@ -24,7 +24,7 @@ Listener::Listener(asio::io_context& io, ServerContext& server,
 }
 
 void Listener::start() {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), log_failure("accept loop"));
 }
 
 void Listener::stop() {

@@ -69,23 +69,7 @@ TEST(Lifecycle, SigtermSends1001ToEveryClientAndExitsZero) {
   EXPECT_EQ(*status, 0);
 }
 
-TEST(Lifecycle, ClientsThatIgnoreTheCloseAreDroppedWithinTheDrainTimeout) {
-  ServerProcess server({"--drain-timeout-ms", "300", "--close-timeout-ms", "5000"});
-  run_async([&]() -> asio::awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    ChatClient c(ex);
-    co_await c.connect(server.port());
-    server.signal(SIGINT);
-    // This client reads the close frame but never answers it.
-    for (;;) {
-      client::WsMessage m = co_await c.ws().receive();
-      if (m.kind != client::WsMessage::Kind::text) break;
-    }
-  });
-  auto status = server.wait_exit(std::chrono::seconds(2));
-  ASSERT_TRUE(status.has_value());
-  EXPECT_EQ(*status, 0);
-}
+// Clients that ignore the close: tests/robustness/shutdown_test.cpp, with a raw client.
 
 TEST(Lifecycle, SlowConsumerIsClosedWith1008AndOthersKeepGoing) {
   ServerProcess server({"--max-queue-bytes", "262144", "--close-timeout-ms", "200", "--rate",

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -40,14 +41,19 @@ std::string read_line_with_timeout(int fd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) {
+ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary, int stderr_fd) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  char name[] = "/tmp/loopchat-test-stderr-XXXXXX";
-  int err_fd = ::mkstemp(name);
-  stderr_path_ = name;
+  int err_fd = stderr_fd;
+  if (stderr_fd < 0) {
+    char name[] = "/tmp/loopchat-test-stderr-XXXXXX";
+    err_fd = ::mkstemp(name);
+    stderr_path_ = name;
+  }
 
-  std::vector<std::string> argv_strings = {binary, "--bind", "127.0.0.1", "--port", "0"};
+  std::vector<std::string> argv_strings = {binary, "--port", "0"};
+  if (std::find(args.begin(), args.end(), "--bind") == args.end())
+    argv_strings.insert(argv_strings.end(), {"--bind", "127.0.0.1"});
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
@@ -63,7 +69,7 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary) 
     ::_exit(127);
   }
   ::close(out[1]);
-  ::close(err_fd);
+  if (stderr_fd < 0) ::close(err_fd);
   stdout_fd_ = out[0];
   std::string line = read_line_with_timeout(stdout_fd_, std::chrono::seconds(10));
   // "... listening on ADDRESS:PORT (...)": the digits after the last ':' of the address.
@@ -84,7 +90,7 @@ ServerProcess::~ServerProcess() {
     ::waitpid(pid_, nullptr, 0);
   }
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  ::unlink(stderr_path_.c_str());
+  if (!stderr_path_.empty()) ::unlink(stderr_path_.c_str());
 }
 
 std::string ServerProcess::url() const {
@@ -128,6 +134,7 @@ std::uint64_t ServerProcess::rss_bytes() const {
 }
 
 std::string ServerProcess::log() const {
+  if (stderr_path_.empty()) return {};
   std::ifstream in(stderr_path_);
   std::stringstream text;
   text << in.rdbuf();

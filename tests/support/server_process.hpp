@@ -14,10 +14,12 @@ namespace loopchat::test {
 
 class ServerProcess {
  public:
-  // Starts the server with `--bind 127.0.0.1 --port 0` and `args`, and waits
-  // for its "listening on" line. Throws if it does not come.
+  // Starts the server with `--port 0`, `--bind 127.0.0.1` unless `args`
+  // has a --bind (a loopback address, please), and `args`, and waits
+  // for its "listening on" line. Throws if it does not come. Its stderr goes
+  // to a file that log() reads, or to `stderr_fd` (then log() is empty).
   explicit ServerProcess(std::vector<std::string> args = {},
-                         std::string binary = LOOPCHAT_SERVER_BIN);
+                         std::string binary = LOOPCHAT_SERVER_BIN, int stderr_fd = -1);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
