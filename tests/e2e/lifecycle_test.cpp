@@ -31,7 +31,9 @@ TEST(Options, HelpListsEveryLimitAndBadOptionsExitWith2) {
                              "--max-fetches",
                              "--max-fetches-per-client",
                              "--fetch-allow",
-                             "--drain-timeout-ms"})
+                             "--drain-timeout-ms",
+                             "--log-lines-per-second",
+                             "--log-buffer-bytes"})
     EXPECT_NE(help.out.find(option), std::string::npos) << option;
   EXPECT_NE(help.out.find("1048576"), std::string::npos) << "defaults are shown";
 
