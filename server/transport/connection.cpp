@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "server/chat/request_handler.hpp"
+#include "server/ops/graceful_shutdown.hpp"
 #include "server/ops/log.hpp"
 
 namespace loopchat {
@@ -140,6 +141,9 @@ void Connection::on_input(WsInput& input) {
   switch (input.kind) {
     case Kind::text:
       ++server_.metrics.frames_in;
+      // After SIGTERM nothing is served: a backlog of requests read under
+      // overload would keep the loop from the shutdown for seconds.
+      if (shutdown_requested()) break;
       if (server_.requests.handle(*this, state_, input.message->get_payload()) ==
           RequestHandler::Verdict::close_over_budget)
         close(1008, "over the request budget");
@@ -313,8 +317,15 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
   if (phase_ != Phase::open) return;
   local_close_code_ = code;
   close_sent_ = true;
+  if (server_.shutting_down) {
+    // The server is going away: the close frame leaves now, ahead of any
+    // backlog, and what the client still sends is not parsed (its EOF ends it).
+    queue_.drop_unstarted();
+    discard_input_ = true;
+  }
   enqueue(Frame::close(code, reason));
   enter_closing();
+  drain_if_done();
 }
 
 // A protocol error (1002, 1007, 1009): the close frame, then nothing more is

@@ -35,13 +35,15 @@ namespace {
   RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
   HttpRoutes http(metrics, hub, reminders, fetcher, lag);
   WriteFlusher flusher(io.get_executor());
+  DeadlineLanes deadlines(io, {});
   ServerContext server{.config = config,
                        .metrics = metrics,
                        .hub = hub,
                        .requests = requests,
                        .http = http,
                        .flusher = flusher,
-                       .sessions = {},
+                       .deadlines = deadlines,
+                       .connections = {},
                        .shutting_down = false,
                        .on_drained = {}};
   GracefulShutdown shutdown(io, server, [] {});
