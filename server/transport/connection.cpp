@@ -317,15 +317,10 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
   if (phase_ != Phase::open) return;
   local_close_code_ = code;
   close_sent_ = true;
-  if (server_.shutting_down) {
-    // The server is going away: the close frame leaves now, ahead of any
-    // backlog, and what the client still sends is not parsed (its EOF ends it).
-    queue_.drop_unstarted();
-    discard_input_ = true;
-  }
+  // The server is going away: the close frame leaves now, ahead of any backlog.
+  if (server_.shutting_down) queue_.drop_unstarted();
   enqueue(Frame::close(code, reason));
   enter_closing();
-  drain_if_done();
 }
 
 // A protocol error (1002, 1007, 1009): the close frame, then nothing more is
