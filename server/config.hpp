@@ -11,6 +11,7 @@
 #include "common/codec.hpp"
 #include "server/fetch/dns_resolver.hpp"
 #include "server/fetch/fetch_limits.hpp"
+#include "server/store/store_settings.hpp"
 
 namespace loopchat {
 
@@ -76,6 +77,9 @@ struct Config {
   std::size_t max_history_bytes = 256
                                   << 20;  // all rooms' history; evicted and trimmed, oldest first
   std::size_t max_reminder_bytes = 64 << 20;  // all pending reminders; beyond: server_busy
+
+  // Durable history (server/store/, docs/persistence.md).
+  StoreSettings store;
 
   // Outbound fetches (server/fetcher.hpp, docs/fetch.md).
   FetchLimits fetch;

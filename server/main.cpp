@@ -10,6 +10,7 @@
 #include "server/chat/hub.hpp"
 #include "server/chat/reminder_queue.hpp"
 #include "server/chat/request_handler.hpp"
+#include "server/engine/local_engine.hpp"
 #include "server/fetch/fetcher.hpp"
 #include "server/ops/graceful_shutdown.hpp"
 #include "server/ops/http_routes.hpp"
@@ -18,6 +19,7 @@
 #include "server/ops/metrics.hpp"
 #include "server/ops/process_stats.hpp"
 #include "server/options.hpp"
+#include "server/store/message_store.hpp"
 #include "server/transport/listener.hpp"
 
 int main(int argc, char** argv) {
@@ -30,6 +32,9 @@ int main(int argc, char** argv) {
                   .buffer_bytes = config.log_buffer_bytes});
   // A reader of stderr (or of a socket) that goes away must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
+  // Nor a file size limit (RLIMIT_FSIZE): a write past it fails with EFBIG,
+  // which the store handles like a full disk.
+  std::signal(SIGXFSZ, SIG_IGN);
   log::info("open file limit: ", raise_open_files_limit());
 
   try {
@@ -39,7 +44,18 @@ int main(int argc, char** argv) {
     log::LoopFlush log_flush(io);
 
     Metrics metrics;
-    Hub hub(config, metrics);
+    std::unique_ptr<MessageStore> store;
+    if (!config.store.memory_only) {
+      try {
+        store = std::make_unique<MessageStore>(io, config.store, metrics);
+      } catch (const std::exception& e) {  // one line naming the path, then a non-zero exit
+        log::error(e.what());
+        return 1;
+      }
+      log::info("history stored in ", store->path(), " (sync ", config.store.sync, ")");
+    }
+    LocalEngine engine(config, metrics, store.get());
+    Hub hub(config, metrics, engine);
     ReminderQueue reminders(io, config.max_timers_per_client,
                             [&hub](Participant& owner, const std::string& text,
                                    const protocol::RequestId& id, std::chrono::milliseconds late) {
@@ -50,6 +66,8 @@ int main(int argc, char** argv) {
     RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
     HttpRoutes http(metrics, hub, reminders, fetcher, lag);
     WriteFlusher flusher(io.get_executor());
+    // Group commit: this turn's messages are stored before any of them is written.
+    if (store) flusher.set_barrier([&store] { store->commit(); });
     DeadlineLanes deadlines(io, {std::chrono::milliseconds(config.handshake_timeout_ms),
                                  std::chrono::milliseconds(config.ping_interval_ms),
                                  std::chrono::milliseconds(config.ping_timeout_ms),
@@ -72,11 +90,13 @@ int main(int argc, char** argv) {
       lag.stop();
       reminders.stop();
       fetcher.stop();
+      if (store) store->stop();
       log_flush.stop();
     });
     listener.start();
     lag.start();
     reminders.start();
+    if (store) store->start();
 
     auto bound = listener.local_endpoint();
     std::cout << "loopchat-server listening on " << bound.address().to_string() << ':'

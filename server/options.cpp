@@ -75,7 +75,8 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "bad_request")
       ->check(CLI::Range(std::size_t(1), std::size_t(512)))
       ->group(limits);
-  app.add_option("--history", c.history_size, "Messages kept per room")
+  app.add_option("--history", c.history_size,
+                 "Messages kept in memory per room (the hot cache; the store keeps more)")
       ->check(CLI::Range(0, 100000))
       ->group(limits);
   app.add_option("--max-rooms", c.max_rooms, "Rooms kept; the oldest empty room is evicted first")
@@ -122,12 +123,52 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30))
       ->group(costs);
   app.add_option("--max-history-bytes", c.max_history_bytes,
-                 "Bytes of all rooms' history; beyond: empty rooms are evicted, then the "
-                 "rooms least recently posted to lose their oldest messages")
+                 "Bytes of all rooms' history in memory; beyond: the rooms least recently "
+                 "posted to lose their oldest messages from memory (not from the store)")
       ->group(costs);
   app.add_option("--max-reminder-bytes", c.max_reminder_bytes,
                  "Bytes held by all pending reminders; beyond: remind answers server_busy")
       ->group(costs);
+
+  auto storage = "History on disk (docs/persistence.md)";
+  StoreSettings& st = c.store;
+  auto* data_dir =
+      app.add_option("--data-dir", st.data_dir, "Folder of the history database (created)")
+          ->group(storage);
+  app.add_flag("--memory-only", st.memory_only, "Keep no history on disk: it ends with the process")
+      ->excludes(data_dir)
+      ->group(storage);
+  app.add_option("--sync", st.sync,
+                 "When the database is fsynced: normal (at checkpoints; a power loss can lose "
+                 "the last commits), full (every commit, on the loop), off (never)")
+      ->check(CLI::IsMember({"normal", "full", "off"}))
+      ->group(storage);
+  app.add_option("--history-keep", st.history_keep,
+                 "Messages kept on disk per room; older ones are deleted (0: all)")
+      ->group(storage);
+  app.add_option("--history-max-age-s", st.history_max_age_s,
+                 "Messages older than this are deleted from disk (0: any age)")
+      ->group(storage);
+  app.add_option("--retention-interval-ms", st.retention_interval_ms,
+                 "How often retention deletes a batch")
+      ->check(CLI::Range(10, 3600000))
+      ->group(storage);
+  app.add_option("--retention-batch-rows", st.retention_batch_rows,
+                 "Rows one retention pass deletes at most")
+      ->check(CLI::Range(std::size_t(1), std::size_t(1000000)))
+      ->group(storage);
+  app.add_option("--checkpoint-pages", st.checkpoint_pages,
+                 "WAL pages (4 KiB) that make the loop checkpoint the log into the database")
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 24))
+      ->group(storage);
+  app.add_option("--store-retry-ms", st.retry_ms,
+                 "After a failed write, messages go unsaved this long before the next try")
+      ->check(CLI::Range(1, 600000))
+      ->group(storage);
+  app.add_option("--history-max-rows-per-read", st.max_rows_per_read,
+                 "Messages one history answer reads from disk at most")
+      ->check(CLI::Range(std::size_t(1), std::size_t(100000)))
+      ->group(storage);
 
   auto timers = "Timers";
   app.add_option("--close-timeout-ms", c.close_timeout_ms, "Wait for a close reply, then drop")

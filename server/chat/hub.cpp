@@ -42,6 +42,7 @@ void Hub::connect(Participant& p) {
 
 void Hub::disconnect(Participant& p) {
   while (!p.memberships.empty()) leave_room(p, *p.memberships.back().room);
+  engine_.forget(p);
   auto it = names_.find(p.name);
   if (it != names_.end() && it->second == &p) names_.erase(it);
 }
@@ -52,7 +53,7 @@ Room* Hub::open_room(const std::string& name) {
     if (empty_rooms_.empty()) return nullptr;
     evict(*empty_rooms_.front());
   }
-  auto room = std::make_unique<Room>(name, config_.history_size);
+  auto room = std::make_unique<Room>(name);
   Room* raw = room.get();
   rooms_.emplace(name, std::move(room));
   raw->empty_position = empty_rooms_.insert(empty_rooms_.end(), raw);
@@ -60,43 +61,9 @@ Room* Hub::open_room(const std::string& name) {
 }
 
 void Hub::evict(Room& room) {
-  history_bytes_ -= room.history_bytes();
-  if (room.has_history()) rooms_by_last_message_.erase(room.history_position);
+  engine_.close_room(room.name());
   empty_rooms_.erase(room.empty_position);
   rooms_.erase(rooms_.find(room.name()));
-}
-
-// A room is in rooms_by_last_message_ exactly while it has history.
-void Hub::remember(Room& room, FramePtr message) {
-  bool had_history = room.has_history();
-  history_bytes_ -= room.history_bytes();
-  room.remember(std::move(message));
-  history_bytes_ += room.history_bytes();
-  if (had_history)
-    rooms_by_last_message_.splice(rooms_by_last_message_.end(), rooms_by_last_message_,
-                                  room.history_position);
-  else if (room.has_history())
-    room.history_position = rooms_by_last_message_.insert(rooms_by_last_message_.end(), &room);
-  trim_history();
-}
-
-// Over --max-history-bytes: empty rooms go first, least recently emptied
-// first; then the oldest messages of the rooms least recently posted to.
-// Each message is dropped once, so this costs O(1) per message, amortized.
-void Hub::trim_history() {
-  while (history_bytes_ > config_.max_history_bytes && !empty_rooms_.empty()) {
-    Room& room = *empty_rooms_.front();
-    metrics_.count_limit(Limit::history_bytes, room.history_count());
-    evict(room);
-  }
-  while (history_bytes_ > config_.max_history_bytes && !rooms_by_last_message_.empty()) {
-    Room& room = *rooms_by_last_message_.front();
-    history_bytes_ -= room.history_bytes();
-    room.forget_oldest();
-    history_bytes_ += room.history_bytes();
-    metrics_.count_limit(Limit::history_bytes);
-    if (!room.has_history()) rooms_by_last_message_.pop_front();
-  }
 }
 
 // Join and leave presence costs a frame to every member: filling a room of n
@@ -106,7 +73,7 @@ bool Hub::announces_presence(const Room& room) const {
 }
 
 void Hub::announce(Room& room, const protocol::Presence& presence, const Participant* except) {
-  work_.deliveries += room.broadcast(Frame::text(protocol::encode(presence)), except);
+  work_.deliveries += engine_.broadcast(room, Frame::text(protocol::encode(presence)), except);
 }
 
 void Hub::leave_room(Participant& p, Room& room) {
@@ -134,7 +101,7 @@ Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
       announce(*room, {room->name(), p.name, protocol::PresenceEvent::join, std::nullopt}, nullptr);
     room->add(p);
   }
-  send(p, protocol::Joined{room->name(), room->size(), id});
+  send(p, protocol::Joined{room->name(), engine_.members(*room), id});
   return std::nullopt;
 }
 
@@ -143,7 +110,7 @@ Hub::Outcome Hub::leave(Participant& p, const protocol::Leave& request,
   Room* room = p.joined(request.room);
   if (room == nullptr) return failure(ErrorCode::not_in_room, "not in room " + request.room, id);
   leave_room(p, *room);
-  send(p, protocol::Left{request.room, room->size(), id});
+  send(p, protocol::Left{request.room, engine_.members(*room), id});
   return std::nullopt;
 }
 
@@ -169,15 +136,12 @@ Hub::Outcome Hub::post(Participant& p, const std::string& room_name, std::string
                        const protocol::RequestId& id) {
   Room* room = p.joined(room_name);
   if (room == nullptr) return failure(ErrorCode::not_in_room, "join " + room_name + " first", id);
-  protocol::Message message{room_name,        p.name,          std::move(text),
-                            room->next_seq(), wall_clock_ms(), id};
-  // Encoded and framed once; every member (the sender too) gets these bytes.
-  FramePtr frame = Frame::text(protocol::encode(message));
-  std::size_t delivered = room->broadcast(frame);
+  Engine::Published published = engine_.publish(
+      *room, protocol::Message{room_name, p.name, std::move(text), 0, wall_clock_ms(), id});
+  if (published.error) return published.error;
   metrics_.messages_in += 1;
-  metrics_.messages_out += delivered;
-  work_.deliveries += delivered;
-  remember(*room, std::move(frame));  // last: the room may be trimmed, never evicted (p is in it)
+  metrics_.messages_out += published.delivered;
+  work_.deliveries += published.delivered;
   return std::nullopt;
 }
 
@@ -191,17 +155,18 @@ Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& reques
       std::min(config_.history_answer_max_bytes, room_left > reserve ? room_left - reserve : 0);
   std::size_t head =
       protocol::encode_history(request.room, {}, id, true).size() + kFrameHeaderBytes;
-  Room::HistorySlice slice;
-  if (auto it = rooms_.find(request.room); it != rooms_.end())
-    slice = it->second->history({.limit = request.limit.value_or(config_.history_default_limit),
-                                 .before_seq = request.before_seq,
-                                 .since_seq = request.since_seq,
-                                 .max_bytes = budget > head ? budget - head : 0});
-  if (slice.truncated) metrics_.count_limit(Limit::history_answer_bytes);
-  FramePtr answer =
-      Frame::text(protocol::encode_history(request.room, slice.messages, id, slice.truncated));
-  work_.answer_bytes += answer->size();
-  p.deliver(answer);
+  HistoryQuery query{.limit = request.limit.value_or(config_.history_default_limit),
+                     .before_seq = request.before_seq,
+                     .since_seq = request.since_seq,
+                     .max_bytes = budget > head ? budget - head : 0};
+  engine_.read_history(
+      request.room, query, p, [this, &p, room = request.room, id](HistorySlice&& slice) {
+        if (slice.truncated) metrics_.count_limit(Limit::history_answer_bytes);
+        FramePtr answer =
+            Frame::text(protocol::encode_history(room, slice.messages, id, slice.truncated));
+        work_.answer_bytes += answer->size();
+        p.deliver(answer);
+      });
   return std::nullopt;
 }
 

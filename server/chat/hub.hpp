@@ -1,6 +1,8 @@
-// The chat state: who is connected under which name, which rooms exist, and
-// the handlers of the chat requests (join, leave, nick, say, history). The hub
-// never does I/O: it queues frames to participants.
+// The chat state: who is connected under which name, which rooms exist here
+// and who is in them, and the handlers of the chat requests (join, leave,
+// nick, say, history). A room's order, history and fan-out are the engine's
+// (server/engine/engine.hpp). The hub never does I/O: it queues frames to
+// participants.
 #pragma once
 
 #include <list>
@@ -13,13 +15,15 @@
 #include "server/chat/participant.hpp"
 #include "server/chat/room.hpp"
 #include "server/config.hpp"
+#include "server/engine/engine.hpp"
 #include "server/ops/metrics.hpp"
 
 namespace loopchat {
 
 class Hub {
  public:
-  Hub(const Config& config, Metrics& metrics) : config_(config), metrics_(metrics) {}
+  Hub(const Config& config, Metrics& metrics, Engine& engine)
+      : config_(config), metrics_(metrics), engine_(engine) {}
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
@@ -44,8 +48,9 @@ class Hub {
   std::size_t connected() const { return names_.size(); }
   std::size_t active_rooms() const { return rooms_.size() - empty_rooms_.size(); }
   std::size_t rooms() const { return rooms_.size(); }
-  // Bytes of all rooms' history (kept under --max-history-bytes).
-  std::size_t history_bytes() const { return history_bytes_; }
+  // Bytes of all rooms' history in memory (kept under --max-history-bytes).
+  std::size_t history_bytes() const { return engine_.history_bytes(); }
+  const Engine& engine() const { return engine_; }
 
   // Encodes `event` for one participant and queues it.
   void send(Participant& p, const protocol::Event& event);
@@ -60,9 +65,7 @@ class Hub {
 
  private:
   Room* open_room(const std::string& name);  // nullptr when the room limit is reached
-  void evict(Room& room);                    // an empty room, with its history
-  void remember(Room& room, FramePtr message);
-  void trim_history();
+  void evict(Room& room);                    // an empty room
   void leave_room(Participant& p, Room& room);
   bool announces_presence(const Room& room) const;
   void announce(Room& room, const protocol::Presence& presence, const Participant* except);
@@ -70,12 +73,10 @@ class Hub {
 
   const Config& config_;
   Metrics& metrics_;
+  Engine& engine_;
   std::unordered_map<std::string, Participant*> names_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   std::list<Room*> empty_rooms_;  // least recently emptied first: evicted first
-  // Rooms with history, least recently posted to first: trimmed first.
-  std::list<Room*> rooms_by_last_message_;
-  std::size_t history_bytes_ = 0;
   Work work_;
   std::uint64_t guest_counter_ = 0;
 };

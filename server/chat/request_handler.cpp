@@ -39,7 +39,9 @@ MetricsGauges read_gauges(const Metrics& metrics, const Hub& hub, const Reminder
                        .history_bytes = hub.history_bytes(),
                        .fetches_in_flight = fetcher.in_flight(),
                        .fetches_started = fetcher.counters().started,
-                       .fetches_succeeded = fetcher.counters().succeeded};
+                       .fetches_succeeded = fetcher.counters().succeeded,
+                       .store_enabled = hub.engine().durable(),
+                       .store_degraded = !hub.engine().degraded().empty()};
 }
 
 void RequestHandler::fail(Participant& to, const protocol::Error& error) {

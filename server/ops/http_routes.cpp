@@ -9,7 +9,13 @@ HttpResponse HttpRoutes::route(std::string_view method, std::string_view target)
   std::string_view path = target.substr(0, target.find('?'));
   if (method != "GET" && method != "HEAD")
     return {405, "text/plain; charset=utf-8", "method not allowed\n"};
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok"};
+  // Degraded still answers 200: the server chats (from memory); the body says
+  // what is wrong, for a person or a probe that reads it.
+  if (path == "/healthz") {
+    std::string degraded = hub_.engine().degraded();
+    return {200, "text/plain; charset=utf-8",
+            degraded.empty() ? std::string("ok") : "degraded: history not stored: " + degraded};
+  }
   if (path == "/metrics") {
     return {200, "text/plain; version=0.0.4; charset=utf-8",
             render_prometheus(metrics_, read_gauges(metrics_, hub_, reminders_, fetcher_, lag_))};

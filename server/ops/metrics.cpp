@@ -114,6 +114,34 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
          double(g.fetches_started));
   metric(out, "fetches_succeeded_total", "counter", "Outbound fetches answered with fetched.",
          double(g.fetches_succeeded));
+  if (g.store_enabled) {
+    const StoreCounters& st = m.store;
+    metric(out, "store_degraded", "gauge", "1 while the database is not writing.",
+           g.store_degraded ? 1 : 0);
+    metric(out, "store_commits_total", "counter", "Loop-turn transactions committed.",
+           double(st.commits));
+    metric(out, "store_failures_total", "counter",
+           "Failed database writes (transactions, checkpoints, retention passes).",
+           double(st.failures));
+    metric(out, "store_read_failures_total", "counter", "Failed database reads.",
+           double(st.read_failures));
+    metric(out, "store_messages_saved_total", "counter", "Messages committed to the database.",
+           double(st.messages_saved));
+    metric(out, "store_messages_unsaved_total", "counter",
+           "Messages delivered but not stored, because the database failed.",
+           double(st.messages_unsaved));
+    metric(out, "store_rows_deleted_total", "counter", "Messages deleted by retention.",
+           double(st.rows_deleted));
+    metric(out, "store_checkpoints_total", "counter", "WAL checkpoints run by the loop.",
+           double(st.checkpoints));
+    metric(out, "store_commit_seconds_total", "counter", "Loop time spent committing.",
+           st.commit_seconds_total);
+    metric(out, "store_commit_seconds_max", "gauge", "Longest commit.", st.commit_seconds_max);
+    metric(out, "store_checkpoint_seconds_total", "counter", "Loop time spent checkpointing.",
+           st.checkpoint_seconds_total);
+    metric(out, "store_checkpoint_seconds_max", "gauge", "Longest checkpoint.",
+           st.checkpoint_seconds_max);
+  }
   const log::Counters& logged = log::counters();
   metric(out, "log_lines_suppressed_total", "counter",
          "Log lines left out over a call site's rate (--log-lines-per-second).",

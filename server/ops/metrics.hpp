@@ -35,6 +35,33 @@ enum class Limit {
 inline constexpr int kLimitCount = static_cast<int>(Limit::reminder_bytes) + 1;
 const char* to_string(Limit limit);
 
+// The message store's work and faults (server/store/message_store.hpp).
+struct StoreCounters {
+  std::uint64_t commits = 0;           // turn transactions committed
+  std::uint64_t failures = 0;          // transactions, checkpoints and passes that failed
+  std::uint64_t read_failures = 0;     // reads that failed (history served from memory)
+  std::uint64_t messages_saved = 0;    // messages committed
+  std::uint64_t messages_unsaved = 0;  // messages delivered but not stored (a fault)
+  std::uint64_t rows_deleted = 0;      // by retention
+  std::uint64_t checkpoints = 0;
+  double commit_seconds_total = 0, commit_seconds_max = 0;
+  double checkpoint_seconds_total = 0, checkpoint_seconds_max = 0;
+
+  void note_commit(std::chrono::steady_clock::duration took) {
+    note(took, commit_seconds_total, commit_seconds_max);
+  }
+  void note_checkpoint(std::chrono::steady_clock::duration took) {
+    note(took, checkpoint_seconds_total, checkpoint_seconds_max);
+  }
+
+ private:
+  static void note(std::chrono::steady_clock::duration took, double& total, double& max) {
+    double seconds = std::chrono::duration<double>(took).count();
+    total += seconds;
+    if (seconds > max) max = seconds;
+  }
+};
+
 struct Metrics {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   double uptime_s() const {
@@ -56,6 +83,7 @@ struct Metrics {
   std::array<std::uint64_t, protocol::kErrorCodeCount> errors{};
   std::map<std::uint16_t, std::uint64_t> closes;  // by WebSocket close code
   std::array<std::uint64_t, kLimitCount> limit_hits{};
+  StoreCounters store;
 
   void count_error(protocol::ErrorCode code) { ++errors[static_cast<int>(code)]; }
   void count_close(std::uint16_t code) { ++closes[code]; }
@@ -76,6 +104,8 @@ struct MetricsGauges {
   std::uint64_t fetches_in_flight = 0;
   std::uint64_t fetches_started = 0;
   std::uint64_t fetches_succeeded = 0;
+  bool store_enabled = false;   // a database is in use (not --memory-only)
+  bool store_degraded = false;  // it is not writing (/healthz says so)
 };
 
 std::string render_prometheus(const Metrics& metrics, const MetricsGauges& gauges);

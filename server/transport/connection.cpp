@@ -297,6 +297,7 @@ void Connection::wait_writable() {
                        if (self->phase_ == Phase::closed) return;
                        if (ec) return self->drop();
                        self->write_blocked_ = false;
+                       self->server_.flusher.barrier();
                        self->flush();
                      });
 }

@@ -14,6 +14,7 @@ void WriteFlusher::schedule(std::shared_ptr<Connection> connection) {
 
 void WriteFlusher::flush_all() {
   posted_ = false;
+  barrier();
   flushing_.swap(scheduled_);  // flushing may schedule again: into the other list
   for (const std::shared_ptr<Connection>& connection : flushing_) connection->flush();
   flushing_.clear();

@@ -11,6 +11,7 @@
 #include "tests/cli/fixed_port_server.hpp"
 #include "tests/support/chat_client.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace loopchat::test {
 namespace {
@@ -170,8 +171,12 @@ TEST(CliInteractive, EditingKeysAndUtf8) {
   EXPECT_EQ(cli.wait_exit(), 0);
 }
 
+// The history is on disk: the restarted server goes on with the room's seq,
+// and the CLI fills the gap since the last seq it saw.
 TEST(CliReconnect, ServerRestartFillsTheGapOnce) {
-  auto first = std::make_unique<ServerProcess>(std::vector<std::string>{"--quiet"});
+  TempDir data;
+  auto first = std::make_unique<ServerProcess>(
+      std::vector<std::string>{"--quiet", "--data-dir", data.path()});
   std::uint16_t port = first->port();
   // A slow first retry, so that the new server's messages are history by then.
   CliProcess cli({first->url(), "--room", "gap", "--backoff-initial-ms", "1500"}, Mode::pipes);
@@ -190,14 +195,16 @@ TEST(CliReconnect, ServerRestartFillsTheGapOnce) {
   first->signal(SIGTERM);
   ASSERT_TRUE(first->wait_exit(5s));
   first.reset();
-  FixedPortServer second(port);
+  FixedPortServer second(port, data.path());
   run_async([&]() -> asio::awaitable<void> {
     ChatClient observer(co_await asio::this_coro::executor);
     co_await observer.connect(port);
     co_await observer.join("gap");
     for (const char* text : {"after-1", "after-2", "after-3"})
       observer.send({{"type", "say"}, {"room", "gap"}, {"text", text}});
-    co_await messages(observer, 3);
+    std::vector<json> after = co_await messages(observer, 3);
+    EXPECT_EQ(after.front()["seq"], 4)
+        << "the seq goes on after the restart (cli-ready, before-1, before-2)";
     if (!cli.wait_for("after-3", 15s)) throw TestFailure("no gap fill: " + cli.out() + cli.err());
     // The gap was filled from history, not live: the CLI was not back yet.
     if (cli.err().find("rejoined #gap") == std::string::npos)

@@ -11,7 +11,9 @@
 
 namespace loopchat::test {
 
-FixedPortServer::FixedPortServer(std::uint16_t port, const char* binary) : port_(port) {
+FixedPortServer::FixedPortServer(std::uint16_t port, const std::string& data_dir,
+                                 const char* binary)
+    : port_(port) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::string port_text = std::to_string(port);
@@ -22,7 +24,7 @@ FixedPortServer::FixedPortServer(std::uint16_t port, const char* binary) : port_
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, STDERR_FILENO);
     ::execl(binary, binary, "--bind", "127.0.0.1", "--port", port_text.c_str(), "--quiet",
-            static_cast<char*>(nullptr));
+            "--data-dir", data_dir.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(out[1]);

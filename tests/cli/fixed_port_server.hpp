@@ -8,13 +8,16 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace loopchat::test {
 
 class FixedPortServer {
  public:
-  // Starts loopchat-server on 127.0.0.1:port and waits for its "listening" line.
-  explicit FixedPortServer(std::uint16_t port, const char* binary = LOOPCHAT_SERVER_BIN);
+  // Starts loopchat-server on 127.0.0.1:port with its history in `data_dir`
+  // and waits for its "listening" line.
+  FixedPortServer(std::uint16_t port, const std::string& data_dir,
+                  const char* binary = LOOPCHAT_SERVER_BIN);
   ~FixedPortServer();
   FixedPortServer(const FixedPortServer&) = delete;
   FixedPortServer& operator=(const FixedPortServer&) = delete;

@@ -121,8 +121,9 @@ TEST(Chat, SeqOrderAcrossThreeSenders) {
   });
 }
 
+// The ring in memory; with a store, history reaches further back (persistence_test).
 TEST(Chat, HistoryKeepsTheMostRecentMessages) {
-  ServerProcess server({"--history", "5"});
+  ServerProcess server({"--history", "5", "--memory-only"});
   run_async([&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     ChatClient alice(ex), late(ex);

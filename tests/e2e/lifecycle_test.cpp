@@ -48,7 +48,8 @@ TEST(Options, HelpListsEveryLimitAndBadOptionsExitWith2) {
     EXPECT_EQ(result.exit_code, 2) << bad[1];
     EXPECT_FALSE(result.err.empty()) << bad[1] << ": no message";
   }
-  CommandResult taken = run_command({LOOPCHAT_SERVER_BIN, "--bind", "203.0.113.1", "--port", "0"});
+  CommandResult taken =
+      run_command({LOOPCHAT_SERVER_BIN, "--bind", "203.0.113.1", "--port", "0", "--memory-only"});
   EXPECT_EQ(taken.exit_code, 1);
   EXPECT_NE(taken.err.find("cannot serve"), std::string::npos) << taken.err;
 }

@@ -54,6 +54,14 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary, 
   std::vector<std::string> argv_strings = {binary, "--port", "0"};
   if (std::find(args.begin(), args.end(), "--bind") == args.end())
     argv_strings.insert(argv_strings.end(), {"--bind", "127.0.0.1"});
+  auto given = std::find(args.begin(), args.end(), "--data-dir");
+  if (given != args.end() && given + 1 != args.end()) {
+    data_dir_path_ = *(given + 1);
+  } else if (std::find(args.begin(), args.end(), "--memory-only") == args.end()) {
+    own_data_dir_ = std::make_unique<TempDir>();
+    data_dir_path_ = own_data_dir_->path();
+    argv_strings.insert(argv_strings.end(), {"--data-dir", data_dir_path_});
+  }
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());

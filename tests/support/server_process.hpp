@@ -6,16 +6,21 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "tests/support/temp_dir.hpp"
 
 namespace loopchat::test {
 
 class ServerProcess {
  public:
   // Starts the server with `--port 0`, `--bind 127.0.0.1` unless `args`
-  // has a --bind (a loopback address, please), and `args`, and waits
+  // has a --bind (a loopback address, please), `--data-dir` a fresh
+  // temporary folder (removed with this object) unless `args` has a
+  // --data-dir or --memory-only, and `args`, and waits
   // for its "listening on" line. Throws if it does not come. Its stderr goes
   // to a file that log() reads, or to `stderr_fd` (then log() is empty).
   explicit ServerProcess(std::vector<std::string> args = {},
@@ -37,8 +42,12 @@ class ServerProcess {
   std::uint64_t rss_bytes() const;
   // What the server wrote on stderr so far (its log).
   std::string log() const;
+  // The data folder the server was given ("" with --memory-only).
+  const std::string& data_dir() const { return data_dir_path_; }
 
  private:
+  std::unique_ptr<TempDir> own_data_dir_;  // when the test gave none
+  std::string data_dir_path_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   int stdout_fd_ = -1;

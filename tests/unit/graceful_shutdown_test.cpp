@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "server/chat/hub.hpp"
+#include "server/engine/local_engine.hpp"
 #include "server/chat/reminder_queue.hpp"
 #include "server/chat/request_handler.hpp"
 #include "server/fetch/fetcher.hpp"
@@ -26,7 +27,8 @@ namespace {
   config.drain_timeout_ms = drain_timeout_ms;
   asio::io_context io(1);
   Metrics metrics;
-  Hub hub(config, metrics);
+  LocalEngine engine(config, metrics, nullptr);
+  Hub hub(config, metrics, engine);
   ReminderQueue reminders(io, 1,
                           [](Participant&, const std::string&, const protocol::RequestId&,
                              std::chrono::milliseconds) {});

@@ -1,6 +1,7 @@
 // Hub: the chat state behind join/leave/nick/say/history, driven through fake
 // participants that record the frames queued to them.
 #include "server/chat/hub.hpp"
+#include "server/engine/local_engine.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -101,7 +102,8 @@ class HubTest : public ::testing::Test {
 
   Config config = small_config();
   Metrics metrics;
-  Hub hub{config, metrics};
+  LocalEngine engine{config, metrics, nullptr};
+  Hub hub{config, metrics, engine};
   std::vector<std::unique_ptr<FakeParticipant>> people;
 };
 
@@ -219,7 +221,8 @@ TEST_F(HubTest, PresenceMaxMembersSilencesJoinAndLeaveInBigRooms) {
 TEST(HubPresence, ByDefaultARoomOfMoreThanAHundredFillsWithoutPresence) {
   Config defaults;
   Metrics metrics;
-  Hub hub(defaults, metrics);
+  LocalEngine engine(defaults, metrics, nullptr);
+  Hub hub(defaults, metrics, engine);
   std::vector<std::unique_ptr<FakeParticipant>> people;
   std::size_t presence = 0;
   for (int i = 0; i < 150; ++i) {
@@ -785,7 +788,7 @@ TEST_F(HubTest, HistoryAnswerLeavesRoomInTheQueue) {
   EXPECT_TRUE(says_truncated(a));
 }
 
-TEST_F(HubTest, HistoryBytesEvictEmptyRoomsFirstThenTrimTheRoomsLeastRecentlyPostedTo) {
+TEST_F(HubTest, HistoryBytesTrimTheRoomsLeastRecentlyPostedToFirst) {
   config.history_size = 20;
   FakeParticipant& a = connect();
   FakeParticipant& reader = connect();
@@ -802,13 +805,16 @@ TEST_F(HubTest, HistoryBytesEvictEmptyRoomsFirstThenTrimTheRoomsLeastRecentlyPos
   config.max_history_bytes = nine;
   auto dropped = [&] { return metrics.limit_hits[static_cast<int>(Limit::history_bytes)]; };
 
-  say(a, "room3", "text");  // over by one frame: the empty room goes, whole
+  // Over by one frame: room1, posted to least recently (and empty), loses its
+  // oldest message; the room itself stays, with its seq.
+  say(a, "room3", "text");
+  EXPECT_EQ(seqs(history(reader, "room1", 100u).messages), (std::vector<std::uint64_t>{2, 3}));
+  EXPECT_EQ(hub.rooms(), 3u);
+  EXPECT_EQ(dropped(), 1u);
+  EXPECT_EQ(hub.history_bytes(), nine);
+  say(a, "room3", "text");
+  say(a, "room3", "text");
   EXPECT_TRUE(seqs(history(reader, "room1", 100u).messages).empty());
-  EXPECT_EQ(hub.rooms(), 2u);
-  EXPECT_EQ(dropped(), 3u);
-  EXPECT_EQ(hub.history_bytes(), nine / 9 * 7);
-  say(a, "room3", "text");
-  say(a, "room3", "text");
   EXPECT_EQ(hub.history_bytes(), nine);
   EXPECT_EQ(dropped(), 3u);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/codec.hpp"
+#include "server/engine/local_engine.hpp"
 #include "tests/unit/fake_participant.hpp"
 
 namespace loopchat {
@@ -45,7 +46,8 @@ class RequestHandlerTest : public ::testing::Test {
   Config config;
   Metrics metrics;
   asio::io_context io;
-  Hub hub{config, metrics};
+  LocalEngine engine{config, metrics, nullptr};
+  Hub hub{config, metrics, engine};
   ReminderQueue reminders{io, config.max_timers_per_client,
                           [](Participant&, const std::string&, const protocol::RequestId&,
                              std::chrono::milliseconds) {}};
