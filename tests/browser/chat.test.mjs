@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
@@ -23,13 +24,25 @@ const haveServer = fs.existsSync(serverBin);
 const WAIT = 15000; // ms for any single condition
 
 const servers = new Set();
+const proxies = new Set();
 let browser;
 let pageServer;
+// The servers' history databases: one folder per server under this one, made
+// in before() and removed in after(), so that no run leaves a loopchat-data
+// folder in the working directory (the server's default).
+let dataRoot;
 
-// Starts loopchat-server; resolves with { child, port } once it printed its port.
-function startServer(port, extra = []) {
+function freshDataDir() {
+  return fs.mkdtempSync(path.join(dataRoot, 'server-'));
+}
+
+// Starts loopchat-server on a data folder of its own unless given one (a
+// restart passes the folder of the server it replaces); resolves with
+// { child, port, dataDir } once it printed its port.
+function startServer(port, extra = [], dataDir = freshDataDir()) {
   return new Promise((resolve, reject) => {
-    const args = ['--bind', '127.0.0.1', '--port', String(port), '--fetch-allow', '127.0.0.0/8', '--quiet', ...extra];
+    const args = ['--bind', '127.0.0.1', '--port', String(port), '--fetch-allow', '127.0.0.0/8', '--quiet',
+      '--data-dir', dataDir, ...extra];
     const child = spawn(serverBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     servers.add(child);
     let out = '';
@@ -41,7 +54,7 @@ function startServer(port, extra = []) {
     child.stdout.on('data', (d) => {
       out += d;
       const m = /listening on [^\s:]+:(\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]) }); }
+      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]), dataDir }); }
     });
     child.stderr.on('data', (d) => { err += d; if (err.length > 20000) err = err.slice(-10000); });
     child.on('error', fail);
@@ -61,11 +74,12 @@ async function stopServer(child) {
   clearTimeout(t);
 }
 
-// The same port right after a stop: retry a few times in case the OS is slow to free it.
-async function restartServer(port) {
+// The same port and data folder right after a stop (the history goes on from
+// disk): retry a few times in case the OS is slow to free the port.
+async function restartServer(port, dataDir) {
   let lastErr;
   for (let i = 0; i < 20; i++) {
-    try { return await startServer(port); } catch (e) {
+    try { return await startServer(port, [], dataDir); } catch (e) {
       lastErr = e;
       await new Promise((r) => setTimeout(r, 250 * (i + 1)));
     }
@@ -100,12 +114,14 @@ async function startProxy(targetPort) {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return {
+  const proxy = {
     port: server.address().port,
     cut() { refusing = true; for (const s of [...sockets]) s.destroy(); },
     open() { refusing = false; },
-    close() { this.cut(); server.close(); },
+    close() { this.cut(); server.close(); proxies.delete(proxy); },
   };
+  proxies.add(proxy);
+  return proxy;
 }
 
 // Another client says `texts` in `room`, one after the other, each once the
@@ -215,6 +231,7 @@ async function assertNoDuplicates(page, who) {
 
 before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
+  dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'loopchat-browser-'));
   pageServer = http.createServer((req, res) => {
     if (req.url === '/page') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -229,18 +246,28 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close().catch(() => {});
-  for (const child of [...servers]) {
+  // Each server gone before its folder goes.
+  await Promise.all([...servers].map(async (child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
-  }
+    await exited;
+  }));
+  for (const proxy of [...proxies]) proxy.close();
   if (pageServer) pageServer.close();
+  if (dataRoot) fs.rmSync(dataRoot, { recursive: true, force: true });
 });
 
 test('two people chat, remind, fetch, and survive a server restart', {
   timeout: 120000,
 }, async () => {
   assert.ok(haveServer, `no server binary at ${serverBin} (set LOOPCHAT_SERVER)`);
-  let { child, port } = await startServer(0);
-  const url = `http://127.0.0.1:${port}/`;
+  let { child, port, dataDir } = await startServer(0);
+  // The pages reach the server through a relay, so that after the restart the
+  // test can keep them off it until another client has posted (they would
+  // otherwise reconnect whenever their backoff says).
+  const proxy = await startProxy(port);
+  const url = `http://127.0.0.1:${proxy.port}/`;
 
   await launch();
   const viewport = { width: 1000, height: 700 };
@@ -249,8 +276,13 @@ test('two people chat, remind, fetch, and survive a server restart', {
   const alice = await ctxA.newPage();
   const bob = await ctxB.newPage();
   const pageErrors = [];
+  // Every frame each page receives, to tell a history answer from live messages.
+  const received = new Map([[alice, []], [bob, []]]);
   for (const [who, p] of [['alice', alice], ['bob', bob]]) {
     p.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+    p.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
+      try { received.get(p).push(JSON.parse(String(payload))); } catch { /* not ours to judge */ }
+    }));
   }
 
   // --- both open the page: guests in lobby --------------------------------
@@ -315,31 +347,93 @@ test('two people chat, remind, fetch, and survive a server restart', {
   await alice.locator('[data-testid="rooms"] li[data-room="lobby"] button').click();
   await bob.locator('[data-testid="rooms"] li[data-room="lobby"] button').click();
 
-  // --- the server restarts on the same port --------------------------------
+  // --- the server restarts on the same port and data folder ---------------
+  // The newest lobby message each page shows: the fill after the restart asks
+  // since one below it, and the server's numbering must go on past it.
+  const lobbySeqs = (p) => p.$$eval('[data-testid="log"] .msg[data-room="lobby"]', (rows) => rows.map((r) => Number(r.dataset.seq)));
+  const lastBefore = new Map();
+  for (const p of [alice, bob]) lastBefore.set(p, Math.max(...await lobbySeqs(p)));
+  const lastSeqBefore = Math.max(...lastBefore.values());
+  const lobbyBefore = new Map();
+  for (const p of [alice, bob]) lobbyBefore.set(p, await roomTexts(p, 'lobby'));
+
   await stopServer(child);
   servers.delete(child);
+  // With no server listening the pages cannot be connected; from here on the
+  // relay refuses them too, so they stay away until proxy.open().
+  proxy.cut();
   for (const p of [alice, bob]) {
     await p.locator('[data-testid="conn-state"]', { hasText: 'reconnecting' }).waitFor({ timeout: WAIT });
   }
   await shot(alice, '03-alice-reconnecting');
-  ({ child, port } = await restartServer(port));
+  ({ child, port } = await restartServer(port, dataDir));
+  const framesBefore = new Map([...received].map(([p, list]) => [p, list.length]));
+
+  // Someone else talks in the lobby while alice and bob are away.
+  const missed = numbered('said during the outage #', 3);
+  await post(port, 'lobby', missed);
+  for (const p of [alice, bob]) {
+    assert.equal(await p.getByTestId('conn-state').getAttribute('data-state'), 'reconnecting',
+      'the page is still away when the messages it will miss are posted');
+  }
+
+  proxy.open();
   for (const p of [alice, bob]) {
     await connected(p);
     await inRoom(p, 'lobby');
     await inRoom(p, 'side');
+    await waitOrExplain(p, (last) => [...document.querySelectorAll('.msg[data-room="lobby"] .text')]
+      .some((t) => t.textContent === last), missed[missed.length - 1], 'the missed messages shown');
   }
   assert.equal(await alice.evaluate(() => document.body.dataset.me), 'alice', 'nickname restored');
   assert.equal(await bob.evaluate(() => document.body.dataset.me), 'bob', 'nickname restored');
 
+  for (const [who, p] of [['alice', alice], ['bob', bob]]) {
+    // The lobby shows what it showed before, then each missed message once, in order.
+    assertOnceInOrder(await roomTexts(p, 'lobby'), [...lobbyBefore.get(p), ...missed], `${who}:\n${await notes(p)}`);
+    // They came in the answer to the history the page asked after the reconnect,
+    // none as a live message; that answer starts with the last message the page
+    // showed before the restart, read back from disk with the same seq and text.
+    const after = received.get(p).slice(framesBefore.get(p));
+    const live = after.filter((f) => f.type === 'message' && missed.includes(f.text));
+    assert.deepEqual(live, [], `${who}: missed messages arrived live, not from history`);
+    const filled = after.find((f) => f.type === 'history' && f.room === 'lobby'
+      && Array.isArray(f.messages) && f.messages.some((x) => x.text === missed[0]));
+    assert.ok(filled, `${who}: no history answer carried the missed messages: ${JSON.stringify(after.map((f) => f.type))}`);
+    assert.deepEqual(filled.messages.map((x) => x.text), [...lobbyBefore.get(p).slice(-1), ...missed],
+      `${who}: the fill is the last message shown before the restart and the missed ones`);
+    assert.equal(filled.messages[0].seq, lastBefore.get(p), `${who}: the fill starts at the last seq shown`);
+    // The server numbered on from where it stopped: no restart was noticed.
+    const seqs = filled.messages.slice(1).map((x) => x.seq);
+    assert.ok(seqs.every((q, i) => q > lastSeqBefore && (i === 0 || q > seqs[i - 1])),
+      `${who}: seqs after the restart go on past ${lastSeqBefore}: ${seqs}`);
+    assert.equal(await p.locator('[data-testid="log"] .note.restart').count(), 0,
+      `${who}: the page saw the numbering start over`);
+    await p.locator('[data-testid="log"] .pane[data-room="lobby"] .divider', { hasText: `${missed.length} missed while you were away` })
+      .waitFor({ timeout: WAIT });
+  }
+
   await type(alice, 'still here after the restart?');
   await msgRow(bob, 'alice', 'still here after the restart').waitFor({ timeout: WAIT });
+  // A live message after the fill is numbered after every one before it.
+  const stillHere = Number(await msgRow(bob, 'alice', 'still here after the restart').getAttribute('data-seq'));
+  const liveFrame = received.get(bob).find((f) => f.type === 'message' && f.text === 'still here after the restart?');
+  assert.equal(liveFrame?.seq, stillHere, 'bob got it live, with the seq shown');
+  const earlier = (await lobbySeqs(bob)).filter((q) => q !== stillHere);
+  assert.ok(earlier.length >= missed.length + 1 && earlier.every((q) => q < stillHere),
+    `seq ${stillHere} comes after every lobby message before it: ${earlier}`);
   await type(bob, 'yes, all good');
   await msgRow(alice, 'bob', 'yes, all good').waitFor({ timeout: WAIT });
-  // Messages from before the restart are still there, once.
+  // Messages from before the restart are still there, once; so are the missed ones.
   assert.equal(await msgRow(bob, 'alice', 'hello bob').count(), 1);
   assert.equal(await msgRow(alice, 'bob', 'hi alice').count(), 1);
-  assert.ok(await assertNoDuplicates(alice, 'alice') >= 5);
-  assert.ok(await assertNoDuplicates(bob, 'bob') >= 5);
+  for (const p of [alice, bob]) {
+    for (const text of missed) {
+      assert.equal(await p.locator('[data-testid="log"] .msg[data-room="lobby"]', { hasText: text }).count(), 1, text);
+    }
+  }
+  assert.ok(await assertNoDuplicates(alice, 'alice') >= 8);
+  assert.ok(await assertNoDuplicates(bob, 'bob') >= 8);
   await shot(alice, '04-alice-after-restart');
   await shot(bob, '04-bob-after-restart');
 
@@ -356,6 +450,7 @@ test('two people chat, remind, fetch, and survive a server restart', {
   await shot(bob, '05-bob-narrow');
 
   assert.deepEqual(pageErrors, [], 'no script errors on the pages');
+  proxy.close();
   await stopServer(child);
   servers.delete(child);
 });
