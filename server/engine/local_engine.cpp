@@ -15,15 +15,9 @@ RoomLog* LocalEngine::open_log(const std::string& room) {
     // Without its last seq the room cannot go on: a guess could hand out a
     // seq that clients saw before the restart.
     auto row = store_->open_room(room);
-    if (!row) {
-      auto found = store_->find_room(room);
-      if (!found && !store_->degraded().empty()) return nullptr;
-      if (found) row = found;
-    }
-    if (row) {
-      store_id = row->id;
-      last_seq = row->last_seq;
-    }
+    if (!row) return nullptr;
+    store_id = row->id;
+    last_seq = row->last_seq;
   }
   auto log = std::make_unique<RoomLog>(config_.history_size, last_seq);
   log->store_id = store_id;

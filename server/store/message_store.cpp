@@ -140,14 +140,21 @@ std::optional<MessageStore::RoomRow> MessageStore::find_room(std::string_view na
 }
 
 std::optional<MessageStore::RoomRow> MessageStore::open_room(std::string_view name) {
-  // find_room() returns nullopt both for "absent" and "unreadable": tell them apart.
   try {
     find_room_->bind(1, name);
     bool found = find_room_->step();
     find_room_->reset();
     if (found) return find_room(name);
-    if (transaction_failed_ || (!degraded_.empty() && std::chrono::steady_clock::now() < retry_at_))
-      return std::nullopt;
+  } catch (const sqlite::Error& e) {
+    log::warn("database ", db_path_, ": cannot read: ", e.what());
+    ++metrics_.store.read_failures;
+    return std::nullopt;
+  }
+  // A new room: its row joins this turn's transaction, unless the store is
+  // not writing (then id 0: not stored yet, tried again with its next message).
+  if (transaction_failed_ || (!degraded_.empty() && std::chrono::steady_clock::now() < retry_at_))
+    return RoomRow{0, 0};
+  try {
     begin_if_needed();
     insert_room_->bind(1, name).step();
     insert_room_->reset();
@@ -155,7 +162,7 @@ std::optional<MessageStore::RoomRow> MessageStore::open_room(std::string_view na
   } catch (const sqlite::Error& e) {
     transaction_failed_ = true;  // commit() reports it and rolls back
     fail_reason_ = e.what();
-    return std::nullopt;
+    return RoomRow{0, 0};
   }
 }
 

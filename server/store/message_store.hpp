@@ -52,7 +52,8 @@ class MessageStore {
   void stop();
 
   // A room's row: its id and the last seq it stored. A room is created on
-  // first use; nullopt when the store cannot read (degraded).
+  // first use (id 0 while the store is not writing); nullopt when the
+  // store cannot read.
   struct RoomRow {
     std::int64_t id = 0;
     std::uint64_t last_seq = 0;

@@ -186,6 +186,11 @@ TEST(Persistence, AnIoErrorKeepsTheChatGoingIsCountedAndHeals) {
       CO_REQUIRE(at_bob["seq"].get<std::uint64_t>() == unsaved_seqs.back() + 1);
       unsaved_seqs.push_back(at_bob["seq"].get<std::uint64_t>());
     }
+    // A new room chats from memory too.
+    alice.send({{"type", "join"}, {"room", "opened-during-the-fault"}});
+    co_await alice.wait_for("joined");
+    json first = co_await say(alice, "opened-during-the-fault", "a new room");
+    EXPECT_EQ(first["seq"], 1);
     std::string health = http_get(port, "/healthz").body;
     EXPECT_EQ(health.rfind("degraded: history not stored: ", 0), 0u) << health;
     EXPECT_EQ(metric(port, "loopchat_store_degraded"), 1);
