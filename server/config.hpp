@@ -11,6 +11,7 @@
 #include "common/codec.hpp"
 #include "server/fetch/dns_resolver.hpp"
 #include "server/fetch/fetch_limits.hpp"
+#include "server/redis/redis_settings.hpp"
 #include "server/store/store_settings.hpp"
 
 namespace loopchat {
@@ -80,6 +81,9 @@ struct Config {
 
   // Durable history (server/store/, docs/persistence.md).
   StoreSettings store;
+  // The cluster engine (server/engine/redis_engine.hpp, docs/cluster.md):
+  // with a URL, rooms live in Redis and the store is not used.
+  RedisSettings redis;
 
   // Outbound fetches (server/fetcher.hpp, docs/fetch.md).
   FetchLimits fetch;

@@ -11,6 +11,7 @@
 #include "server/chat/reminder_queue.hpp"
 #include "server/chat/request_handler.hpp"
 #include "server/engine/local_engine.hpp"
+#include "server/engine/redis_engine.hpp"
 #include "server/fetch/fetcher.hpp"
 #include "server/ops/graceful_shutdown.hpp"
 #include "server/ops/http_routes.hpp"
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
 
     Metrics metrics;
     std::unique_ptr<MessageStore> store;
-    if (!config.store.memory_only) {
+    const bool clustered = !config.redis.url.empty();
+    if (!config.store.memory_only && !clustered) {
       try {
         store = std::make_unique<MessageStore>(io, config.store, metrics);
       } catch (const std::exception& e) {  // one line naming the path, then a non-zero exit
@@ -54,8 +56,27 @@ int main(int argc, char** argv) {
       }
       log::info("history stored in ", store->path(), " (sync ", config.store.sync, ")");
     }
-    LocalEngine engine(config, metrics, store.get());
-    Hub hub(config, metrics, engine);
+    std::unique_ptr<Engine> engine;
+    if (clustered) {
+      // Connected before serving: unreachable at start is a one-line exit.
+      auto redis = std::make_unique<RedisEngine>(io, config, metrics);
+      std::string error = "no answer";
+      redis->start([&](const std::string& e) {
+        error = e;
+        io.stop();
+      });
+      io.run();
+      io.restart();
+      if (!error.empty()) {
+        log::error("cannot use Redis at ", config.redis.url, ": ", error);
+        return 1;
+      }
+      log::info("rooms shared through Redis at ", config.redis.url);
+      engine = std::move(redis);
+    } else {
+      engine = std::make_unique<LocalEngine>(config, metrics, store.get());
+    }
+    Hub hub(config, metrics, *engine);
     ReminderQueue reminders(io, config.max_timers_per_client,
                             [&hub](Participant& owner, const std::string& text,
                                    const protocol::RequestId& id, std::chrono::milliseconds late) {
@@ -91,6 +112,7 @@ int main(int argc, char** argv) {
       reminders.stop();
       fetcher.stop();
       if (store) store->stop();
+      if (clustered) static_cast<RedisEngine&>(*engine).stop();
       log_flush.stop();
     });
     listener.start();

@@ -170,6 +170,26 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::Range(std::size_t(1), std::size_t(100000)))
       ->group(storage);
 
+  auto cluster = "Cluster (docs/cluster.md)";
+  RedisSettings& rs = c.redis;
+  app.add_option("--redis", rs.url,
+                 "redis://HOST:PORT[/DB] (HOST an IP address): rooms shared through Redis with "
+                 "every server given the same URL; the history store is not used")
+      ->check([&rs](const std::string& url) {
+        auto error = parse_redis_url(url, rs.endpoint);
+        return error ? *error : std::string();
+      })
+      ->group(cluster);
+  app.add_option("--redis-timeout-ms", rs.timeout_ms,
+                 "A Redis reply or connect later than this drops the connection (then "
+                 "reconnects)")
+      ->check(CLI::Range(10, 60000))
+      ->group(cluster);
+  app.add_option("--redis-history-max", rs.history_max,
+                 "Messages a room's Redis stream keeps (XADD MAXLEN ~)")
+      ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 40))
+      ->group(cluster);
+
   auto timers = "Timers";
   app.add_option("--close-timeout-ms", c.close_timeout_ms, "Wait for a close reply, then drop")
       ->check(CLI::Range(1, 60000))

@@ -78,6 +78,7 @@ void Hub::announce(Room& room, const protocol::Presence& presence, const Partici
 
 void Hub::leave_room(Participant& p, Room& room) {
   room.remove(p);
+  engine_.member_left(room, p);
   if (announces_presence(room))
     announce(room, {room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt}, nullptr);
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
@@ -100,6 +101,7 @@ Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
     if (announces_presence(*room))
       announce(*room, {room->name(), p.name, protocol::PresenceEvent::join, std::nullopt}, nullptr);
     room->add(p);
+    engine_.member_joined(*room, p);
   }
   send(p, protocol::Joined{room->name(), engine_.members(*room), id});
   return std::nullopt;

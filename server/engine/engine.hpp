@@ -62,6 +62,12 @@ class Engine {
   // but `except`. Returns the local deliveries.
   virtual std::size_t broadcast(Room& room, const FramePtr& frame, const Participant* except) = 0;
 
+  // A local member joined or left the room (after Room::add, Room::remove):
+  // a cluster engine subscribes to a room on its first local member and
+  // unsubscribes on its last.
+  virtual void member_joined(Room& room, Participant& member) = 0;
+  virtual void member_left(Room& room, Participant& member) = 0;
+
   // Members of the room, as `joined`, `left` and `stats` report them.
   virtual std::size_t members(const Room& room) const = 0;
 

@@ -25,6 +25,8 @@ class LocalEngine final : public Engine {
 
   Published publish(Room& room, protocol::Message message) override;
   std::size_t broadcast(Room& room, const FramePtr& frame, const Participant* except) override;
+  void member_joined(Room&, Participant&) override {}  // the Room is the member list
+  void member_left(Room&, Participant&) override {}
   std::size_t members(const Room& room) const override { return room.size(); }
   void read_history(const std::string& room, const HistoryQuery& query, Participant& asker,
                     HistoryAnswer answer) override;

@@ -196,8 +196,7 @@ CommandResult run_command(const std::vector<std::string>& args, std::chrono::mil
   return result;
 }
 
-HttpResult http_get(std::uint16_t port, const std::string& target,
-                    const std::string& extra_headers) {
+int connect_loopback(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -205,8 +204,15 @@ HttpResult http_get(std::uint16_t port, const std::string& target,
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    throw std::runtime_error("connect failed");
+    return -1;
   }
+  return fd;
+}
+
+HttpResult http_get(std::uint16_t port, const std::string& target,
+                    const std::string& extra_headers) {
+  int fd = connect_loopback(port);
+  if (fd < 0) throw std::runtime_error("connect failed");
   timeval tv{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers +

@@ -65,6 +65,9 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A blocking TCP connection to 127.0.0.1:port; -1 when refused.
+int connect_loopback(std::uint16_t port);
+
 // One blocking HTTP/1.0 GET over loopback: status code and body.
 struct HttpResult {
   int status = 0;

@@ -1,0 +1,170 @@
+// Rooms across processes: loopchat servers given one --redis URL share a
+// room's order, history and fan-out; Redis unreachable at start is a
+// one-line exit, and lost at run time `say` answers server_busy until the
+// server has reconnected by itself.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/chat_client.hpp"
+#include "tests/support/redis_process.hpp"
+#include "tests/support/server_process.hpp"
+
+namespace loopchat::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<ServerProcess> node(const RedisProcess& redis) {
+  return std::make_unique<ServerProcess>(std::vector<std::string>{
+      "--redis", redis.url(), "--quiet", "--rate", "100000", "--burst", "100000"});
+}
+
+// Subscribing is asynchronous: a node delivers a room's messages once Redis
+// counts its subscription. Waits (bounded) until `nodes` have subscribed.
+void wait_subscribed(const RedisProcess& redis, const std::string& room, int nodes) {
+  std::string want = ":" + std::to_string(nodes) + "\r\n";
+  for (int i = 0; i < 500; ++i)
+    if (redis.command({"PUBSUB", "NUMSUB", "loopchat:{" + room + "}"}).find(want) !=
+        std::string::npos)
+      return;
+  FAIL() << nodes << " nodes never subscribed to " << room;
+}
+
+TEST(Cluster, ThreeNodesSeeOneOrderUnderConcurrentSenders) {
+  RedisProcess redis;
+  std::vector<std::unique_ptr<ServerProcess>> nodes;
+  for (int i = 0; i < 3; ++i) nodes.push_back(node(redis));
+  constexpr int kPerNode = 2, kEach = 150;
+  std::vector<std::vector<std::pair<std::uint64_t, std::string>>> seen(3 * kPerNode);
+  run_async(
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        std::vector<std::unique_ptr<ChatClient>> clients;
+        for (int n = 0; n < 3; ++n)
+          for (int k = 0; k < kPerNode; ++k) {
+            clients.push_back(std::make_unique<ChatClient>(ex));
+            co_await clients.back()->connect(nodes[n]->port());
+            co_await clients.back()->join("r");
+          }
+        wait_subscribed(redis, "r", 3);
+        for (int i = 0; i < kEach; ++i)
+          for (std::size_t c = 0; c < clients.size(); ++c)
+            clients[c]->send({{"type", "say"},
+                              {"room", "r"},
+                              {"text", "c" + std::to_string(c) + "-" + std::to_string(i)}});
+        for (std::size_t c = 0; c < clients.size(); ++c)
+          while (seen[c].size() < clients.size() * kEach) {
+            json m = co_await clients[c]->next();
+            if (m["type"] == "message")
+              seen[c].emplace_back(m["seq"].get<std::uint64_t>(), m["text"].get<std::string>());
+          }
+      },
+      60s);
+  for (std::size_t c = 0; c < seen.size(); ++c) {
+    ASSERT_EQ(seen[c].size(), seen[0].size());
+    EXPECT_EQ(seen[c], seen[0]) << "client " << c << " saw another order";
+    for (std::size_t i = 0; i < seen[c].size(); ++i)
+      ASSERT_EQ(seen[c][i].first, i + 1) << "seq rises by one across every node";
+  }
+}
+
+TEST(Cluster, HistoryComesFromTheSharedLogOnAnyNode) {
+  RedisProcess redis;
+  auto a = node(redis), b = node(redis);
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    ChatClient writer(ex), reader(ex);
+    co_await writer.connect(a->port());
+    co_await writer.join("h");
+    wait_subscribed(redis, "h", 1);
+    for (int i = 1; i <= 30; ++i) {
+      writer.send({{"type", "say"}, {"room", "h"}, {"text", "m" + std::to_string(i)}});
+      co_await writer.wait_for("message");
+    }
+    co_await reader.connect(b->port());  // never joined: history of any room
+    reader.send({{"type", "history"}, {"room", "h"}, {"limit", 5}});
+    json newest = co_await reader.expect("history");
+    CO_REQUIRE(newest["messages"].size() == 5u);
+    EXPECT_EQ(newest["messages"][0]["seq"], 26);
+    EXPECT_EQ(newest["messages"][4]["text"], "m30");
+    reader.send({{"type", "history"}, {"room", "h"}, {"limit", 3}, {"before_seq", 26}});
+    json older = co_await reader.expect("history");
+    CO_REQUIRE(older["messages"].size() == 3u);
+    EXPECT_EQ(older["messages"][0]["seq"], 23);
+    EXPECT_EQ(older["messages"][2]["seq"], 25);
+    reader.send({{"type", "history"}, {"room", "h"}, {"limit", 100}, {"since_seq", 27}});
+    json gap = co_await reader.expect("history");
+    CO_REQUIRE(gap["messages"].size() == 3u);
+    EXPECT_EQ(gap["messages"][0]["seq"], 28);
+    EXPECT_EQ(gap["messages"][2]["text"], "m30");
+  });
+}
+
+TEST(Cluster, RedisUnreachableAtStartIsAOneLineExit) {
+  std::uint16_t closed_port;
+  {
+    RedisProcess gone;  // a port where nothing listens once it is killed
+    closed_port = gone.port();
+  }
+  CommandResult result =
+      run_command({LOOPCHAT_SERVER_BIN, "--bind", "127.0.0.1", "--port", "0", "--quiet", "--redis",
+                   "redis://127.0.0.1:" + std::to_string(closed_port)});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find("cannot use Redis at redis://127.0.0.1:" + std::to_string(closed_port)),
+            std::string::npos)
+      << result.err;
+  EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << "one line:\n" << result.err;
+  CommandResult bad = run_command({LOOPCHAT_SERVER_BIN, "--redis", "redis://localhost:6379"});
+  EXPECT_EQ(bad.exit_code, 2) << "a name, not an address: refused at parse";
+  EXPECT_NE(bad.err.find("must be an IP address"), std::string::npos) << bad.err;
+}
+
+TEST(Cluster, RedisLostAtRunTimeAnswersServerBusyThenHealsByItself) {
+  auto redis = std::make_unique<RedisProcess>();
+  std::uint16_t redis_port = redis->port();
+  auto a = node(*redis);
+  run_async(
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        ChatClient alice(ex);
+        co_await alice.connect(a->port());
+        co_await alice.join("r");
+        wait_subscribed(*redis, "r", 1);
+        alice.send({{"type", "say"}, {"room", "r"}, {"text", "before"}});
+        co_await alice.wait_for("message");
+
+        redis->kill();
+        // The server keeps the connection and answers clearly.
+        bool busy = false;
+        for (int i = 0; i < 200 && !busy; ++i) {
+          alice.send({{"type", "say"}, {"room", "r"}, {"text", "while down"}, {"id", i}});
+          json answer = co_await alice.next();
+          busy = answer["type"] == "error" && answer["code"] == "server_busy";
+        }
+        CO_REQUIRE(busy);
+
+        redis = std::make_unique<RedisProcess>(redis_port);
+        wait_subscribed(*redis, "r", 1);  // reconnected and subscribed again, by itself
+        json echo;
+        for (int i = 0; i < 200; ++i) {
+          alice.send({{"type", "say"}, {"room", "r"}, {"text", "after"}});
+          json answer = co_await alice.next();
+          while (answer["type"] == "presence") answer = co_await alice.next();
+          if (answer["type"] == "message") {
+            echo = answer;
+            break;
+          }
+        }
+        CO_REQUIRE(echo.is_object());
+        EXPECT_EQ(echo["text"], "after");
+        EXPECT_EQ(echo["seq"], 1) << "this Redis kept nothing: the room's log starts over";
+      },
+      60s);
+}
+
+}  // namespace
+}  // namespace loopchat::test
