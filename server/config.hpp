@@ -20,6 +20,8 @@ struct Config {
   // Where to listen. Port 0 picks a free port (tests read it from the log line).
   std::string bind_address = "0.0.0.0";
   std::uint16_t port = 8080;
+  bool reuse_port =
+      false;  // SO_REUSEPORT: several processes share the port (a cluster on one host)
   bool quiet = false;
   // The log (server/ops/log.hpp): hostile clients can trigger lines at will.
   std::size_t log_lines_per_second = 20;     // per call site; then one "suppressed" line (0: off)

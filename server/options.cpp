@@ -17,6 +17,9 @@ ParsedOptions parse_options(int argc, char** argv) {
 
   app.add_option("--bind", c.bind_address, "Address to listen on");
   app.add_option("--port", c.port, "TCP port (0 picks a free one)");
+  app.add_flag("--reuse-port", c.reuse_port,
+               "Share the port with other loopchat-server processes (SO_REUSEPORT): with --redis, "
+               "one port for a cluster on one host");
   app.add_flag("--quiet", c.quiet, "Log warnings and errors only");
   app.add_option("--log-lines-per-second", c.log_lines_per_second,
                  "Log lines per second from one call site; the rest are counted (0: no limit)");

@@ -1,5 +1,10 @@
 #include "server/transport/listener.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include <asio/experimental/as_tuple.hpp>
 
 #include <chrono>
@@ -19,6 +24,13 @@ Listener::Listener(asio::io_context& io, ServerContext& server,
     : acceptor_(io), backoff_(io), io_executor_(io.get_executor()), server_(server) {
   acceptor_.open(where.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
+  if (server.config.reuse_port) {
+    // Several processes on one port: the kernel spreads new connections
+    // over them (SO_REUSEPORT; all must be of the same user).
+    int on = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+  }
   acceptor_.bind(where);
   acceptor_.listen(kBacklog);
 }

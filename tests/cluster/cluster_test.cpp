@@ -104,6 +104,37 @@ TEST(Cluster, HistoryComesFromTheSharedLogOnAnyNode) {
   });
 }
 
+TEST(Cluster, ProcessesShareOnePortWithReusePortAndChatAcrossIt) {
+  RedisProcess redis;
+  auto first = std::make_unique<ServerProcess>(
+      std::vector<std::string>{"--redis", redis.url(), "--quiet", "--reuse-port"});
+  std::string port = std::to_string(first->port());
+  ServerProcess second({"--redis", redis.url(), "--quiet", "--reuse-port", "--port", port});
+  CommandResult refused = run_command(
+      {LOOPCHAT_SERVER_BIN, "--bind", "127.0.0.1", "--port", port, "--memory-only", "--quiet"});
+  EXPECT_EQ(refused.exit_code, 1) << "without --reuse-port the port is taken";
+  // Connections to the one port reach both processes; whichever each
+  // lands on, they are in one room.
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    std::vector<std::unique_ptr<ChatClient>> clients;
+    for (int i = 0; i < 16; ++i) {
+      clients.push_back(std::make_unique<ChatClient>(ex));
+      co_await clients.back()->connect(first->port());
+      co_await clients.back()->join("shared");
+    }
+    std::string subscribers = redis.command({"PUBSUB", "NUMSUB", "loopchat:{shared}"});
+    for (int i = 0; i < 500 && subscribers.find(":2\r\n") == std::string::npos; ++i)
+      subscribers = redis.command({"PUBSUB", "NUMSUB", "loopchat:{shared}"});
+    CO_REQUIRE(subscribers.find(":2\r\n") != std::string::npos);  // both processes have members
+    clients[0]->send({{"type", "say"}, {"room", "shared"}, {"text", "to all 16"}});
+    for (auto& c : clients) {
+      json m = co_await c->wait_for("message");
+      EXPECT_EQ(m["text"], "to all 16");
+    }
+  });
+}
+
 TEST(Cluster, RedisUnreachableAtStartIsAOneLineExit) {
   std::uint16_t closed_port;
   {

@@ -51,7 +51,9 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::string binary, 
     stderr_path_ = name;
   }
 
-  std::vector<std::string> argv_strings = {binary, "--port", "0"};
+  std::vector<std::string> argv_strings = {binary};
+  if (std::find(args.begin(), args.end(), "--port") == args.end())
+    argv_strings.insert(argv_strings.end(), {"--port", "0"});
   if (std::find(args.begin(), args.end(), "--bind") == args.end())
     argv_strings.insert(argv_strings.end(), {"--bind", "127.0.0.1"});
   auto given = std::find(args.begin(), args.end(), "--data-dir");

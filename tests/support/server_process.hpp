@@ -17,7 +17,8 @@ namespace loopchat::test {
 
 class ServerProcess {
  public:
-  // Starts the server with `--port 0`, `--bind 127.0.0.1` unless `args`
+  // Starts the server with `--port 0` unless `args` has a --port (then it
+  // must be free, or shared with --reuse-port), `--bind 127.0.0.1` unless `args`
   // has a --bind (a loopback address, please), `--data-dir` a fresh
   // temporary folder (removed with this object) unless `args` has a
   // --data-dir or --memory-only, and `args`, and waits
