@@ -2,6 +2,9 @@
 // room's order, history and fan-out; Redis unreachable at start is a
 // one-line exit, and lost at run time `say` answers server_busy until the
 // server has reconnected by itself.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -193,6 +196,60 @@ TEST(Cluster, RedisLostAtRunTimeAnswersServerBusyThenHealsByItself) {
         CO_REQUIRE(echo.is_object());
         EXPECT_EQ(echo["text"], "after");
         EXPECT_EQ(echo["seq"], 1) << "this Redis kept nothing: the room's log starts over";
+      },
+      60s);
+}
+
+// A Redis that stops answering (DEBUG SLEEP) costs the loop nothing: the
+// command's deadline drops the connection, `say` answers server_busy, and
+// the server reconnects once Redis answers again.
+TEST(Cluster, ASlowRedisIsBoundedByTheCommandDeadline) {
+  RedisProcess redis;
+  ServerProcess a({"--redis", redis.url(), "--quiet", "--redis-timeout-ms", "200", "--rate",
+                   "100000", "--burst", "100000"});
+  run_async(
+      [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        ChatClient alice(ex);
+        co_await alice.connect(a.port());
+        co_await alice.join("slow");
+        wait_subscribed(redis, "slow", 1);
+        pid_t sleeper = ::fork();
+        if (sleeper == 0) {  // a client that makes Redis sleep for 1.5 s
+          redis.command({"DEBUG", "SLEEP", "1.5"});
+          ::_exit(0);
+        }
+        // While Redis sleeps: the say's EVAL misses its 200 ms deadline; the
+        // server, not stalled, answers the pings and then refuses says.
+        auto started = std::chrono::steady_clock::now();
+        bool busy = false;
+        while (!busy && std::chrono::steady_clock::now() - started < 1400ms) {
+          alice.send({{"type", "say"}, {"room", "slow"}, {"text", "during"}});
+          alice.send({{"type", "ping"}});
+          json answer = co_await alice.next();
+          while (answer["type"] == "message") answer = co_await alice.next();
+          if (answer["type"] == "error") {
+            busy = answer["code"] == "server_busy";
+          } else {
+            CO_REQUIRE(answer["type"] == "pong");
+          }
+        }
+        CO_REQUIRE(busy);
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms)
+            << "refused before Redis woke up: bounded by the deadline";
+        ::waitpid(sleeper, nullptr, 0);
+        // Reconnecting takes a backoff and a new subscription: say until the
+        // echo comes (each say is refused or echoed), for at most 10 s.
+        bool back = false;
+        auto woke = std::chrono::steady_clock::now();
+        while (!back && std::chrono::steady_clock::now() - woke < 10s) {
+          alice.send({{"type", "say"}, {"room", "slow"}, {"text", "after"}});
+          alice.send({{"type", "ping"}});
+          for (json answer = co_await alice.next(); answer["type"] != "pong";
+               answer = co_await alice.next())
+            back = back || (answer["type"] == "message" && answer["text"] == "after");
+        }
+        EXPECT_TRUE(back) << "reconnected after Redis answered again";
       },
       60s);
 }

@@ -59,7 +59,8 @@ RedisProcess::RedisProcess(std::uint16_t port) : port_(port == 0 ? free_port() :
     int null = ::open("/dev/null", O_WRONLY);  // its banner and warnings are not the test's
     ::dup2(null, STDOUT_FILENO);
     ::execlp("redis-server", "redis-server", "--port", port_text.c_str(), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--loglevel", "warning",
+             "--save", "", "--appendonly", "no", "--loglevel", "warning", "--enable-debug-command",
+             "local",  // DEBUG SLEEP: a slow Redis on demand
              static_cast<char*>(nullptr));
     ::_exit(127);
   }
