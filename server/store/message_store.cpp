@@ -53,8 +53,12 @@ MessageStore::MessageStore(asio::io_context& io, const StoreSettings& settings, 
     migrate();
     insert_message_ = std::make_unique<sqlite::Statement>(
         *db_, "INSERT INTO messages (room_id, seq, sender, text, sent_ms) VALUES (?, ?, ?, ?, ?)");
-    find_room_ =
-        std::make_unique<sqlite::Statement>(*db_, "SELECT id, last_seq FROM rooms WHERE name = ?");
+    // A room's last seq is its newest stored message's; rooms.last_seq only
+    // keeps what rows cannot show (seqs of messages never stored, or deleted
+    // by age), so a commit does not rewrite the rooms table.
+    find_room_ = std::make_unique<sqlite::Statement>(*db_, R"(
+        SELECT id, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room_id = rooms.id), 0))
+        FROM rooms WHERE name = ?)");
     insert_room_ = std::make_unique<sqlite::Statement>(
         *db_, "INSERT INTO rooms (name, last_seq) VALUES (?, 0)");
     update_room_seq_ = std::make_unique<sqlite::Statement>(
@@ -73,8 +77,9 @@ MessageStore::MessageStore(asio::io_context& io, const StoreSettings& settings, 
         *db_, "DELETE FROM messages WHERE room_id = ? AND seq >= ? AND seq < ?");
     delete_older_ = std::make_unique<sqlite::Statement>(
         *db_, "DELETE FROM messages WHERE room_id = ? AND seq >= ? AND seq < ? AND sent_ms < ?");
-    rooms_after_ = std::make_unique<sqlite::Statement>(
-        *db_, "SELECT id, last_seq FROM rooms WHERE id > ? ORDER BY id LIMIT ?");
+    rooms_after_ = std::make_unique<sqlite::Statement>(*db_, R"(
+        SELECT id, max(last_seq, coalesce((SELECT max(seq) FROM messages WHERE room_id = rooms.id), 0))
+        FROM rooms WHERE id > ? ORDER BY id LIMIT ?)");
   } catch (const sqlite::Error& e) {
     throw StoreOpenError("cannot use database " + db_path_ + ": " + e.what());
   }
@@ -167,15 +172,15 @@ std::optional<MessageStore::RoomRow> MessageStore::open_room(std::string_view na
 }
 
 void MessageStore::append(std::int64_t room_id, const protocol::Message& message) {
-  unsaved_room_seqs_[room_id] = message.seq;
-  ++pending_messages_;
-  if (transaction_failed_) return;  // counted as unsaved at commit()
   if (!degraded_.empty() && std::chrono::steady_clock::now() < retry_at_) {
     // Waiting before the next try: counted now, nothing is attempted.
-    --pending_messages_;
+    unsaved_room_seqs_[room_id] = message.seq;
     ++metrics_.store.messages_unsaved;
     return;
   }
+  transaction_room_seqs_[room_id] = message.seq;
+  ++pending_messages_;
+  if (transaction_failed_) return;  // counted as unsaved at commit()
   try {
     begin_if_needed();
     insert_message_->bind(1, room_id)
@@ -219,6 +224,7 @@ void MessageStore::commit() {
   metrics_.store.note_commit(std::chrono::steady_clock::now() - started);
   pending_messages_ = 0;
   unsaved_room_seqs_.clear();
+  transaction_room_seqs_.clear();
   if (!degraded_.empty()) recovered();
 }
 
@@ -234,6 +240,10 @@ void MessageStore::fail(std::string_view what, const std::string& reason) {
   metrics_.store.failures += 1;
   metrics_.store.messages_unsaved += pending_messages_;
   pending_messages_ = 0;
+  // Their rows are gone: their seqs go to rooms.last_seq with the next commit.
+  for (const auto& [room_id, seq] : transaction_room_seqs_)
+    unsaved_room_seqs_[room_id] = std::max(unsaved_room_seqs_[room_id], seq);
+  transaction_room_seqs_.clear();
   if (degraded_.empty())
     log::error("database ", db_path_, ": ", what, " failed (", reason,
                "): chatting from memory, messages are not stored until it writes again");
@@ -368,6 +378,9 @@ std::size_t MessageStore::retention_pass() {
       }
       if (age_cutoff_ms > 0 && budget > 0) {
         begin_if_needed();
+        // Age may take the newest row, which held the room's last seq.
+        update_room_seq_->bind(1, room.id).bind(2, static_cast<std::int64_t>(room.last_seq)).step();
+        update_room_seq_->reset();
         delete_older_->bind(1, room.id)
             .bind(2, static_cast<std::int64_t>(first))
             .bind(3, static_cast<std::int64_t>(bound))

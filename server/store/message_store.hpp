@@ -112,8 +112,11 @@ class MessageStore {
   std::uint64_t pending_messages_ = 0;  // appended into the open transaction
   bool transaction_failed_ = false;     // a statement failed: the rest of this turn is lost
   std::string fail_reason_;             // SQLite's message for that failure
-  // Rooms whose last seq is not on disk yet: written with the next commit
-  // that succeeds, so a restart never hands out a seq a client has seen.
+  // The last seq of each room in the open transaction; and the seqs of
+  // messages that could not be stored, written to rooms.last_seq with the
+  // next commit that succeeds, so a restart never hands out a seq a client
+  // has seen.
+  std::unordered_map<std::int64_t, std::uint64_t> transaction_room_seqs_;
   std::unordered_map<std::int64_t, std::uint64_t> unsaved_room_seqs_;
   std::string degraded_;
   std::chrono::steady_clock::time_point retry_at_{};
