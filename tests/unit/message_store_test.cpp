@@ -130,6 +130,38 @@ TEST_F(MessageStoreTest, RetentionByAgeKeepsTheSeqOfAnEmptiedRoom) {
   EXPECT_EQ(open()->find_room("r")->last_seq, 3u) << "no seq is handed out twice";
 }
 
+// A database of schema version 1 (messages clustered by room and seq) is
+// migrated at start, its messages and seqs kept.
+TEST_F(MessageStoreTest, AVersionOneDatabaseIsMigratedWithItsMessages) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "loopchat.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "CREATE TABLE rooms (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+                   "  last_seq INTEGER NOT NULL);"
+                   "CREATE TABLE messages (room_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+                   "  sender TEXT NOT NULL, text TEXT NOT NULL, sent_ms INTEGER NOT NULL,"
+                   "  PRIMARY KEY (room_id, seq)) WITHOUT ROWID;"
+                   "INSERT INTO rooms VALUES (7, 'old', 0);"
+                   "INSERT INTO messages VALUES (7, 1, 'ann', 'one', 10), (7, 2, 'bo', 'two', 20);"
+                   "PRAGMA user_version=1;",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open();
+  auto room = store->find_room("old");
+  ASSERT_TRUE(room);
+  EXPECT_EQ(room->id, 7);
+  EXPECT_EQ(room->last_seq, 2u) << "the last seq from the newest row";
+  auto rows = store->read(room->id, 1, 2, 10, false);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].text, "two");
+  EXPECT_EQ(rows[1].from, "bo");
+  store->append(room->id, {"old", "cy", "three", 3, 30, {}});
+  store->commit();
+  EXPECT_EQ(store->read(room->id, 3, 3, 1, false).at(0).text, "three");
+}
+
 TEST_F(MessageStoreTest, ACorruptDatabaseIsRefusedNamingItsPath) {
   std::ofstream(dir / "loopchat.db") << std::string(8192, 'x');
   std::string error = open_error();
