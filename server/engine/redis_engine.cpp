@@ -111,29 +111,48 @@ std::size_t RedisEngine::broadcast(Room& room, const FramePtr& frame, const Part
 void RedisEngine::member_joined(Room& room, Participant&) {
   if (room.size() != 1) return;
   local_rooms_[room.name()] = &room;
-  subscribe(room.name());
+  if (!channels_.contains(room.name())) subscribe(room.name());
+  // else: subscribed already, or an UNSUBSCRIBE is under way and its
+  // confirmation subscribes again (one command per channel in flight).
 }
 
 void RedisEngine::member_left(Room& room, Participant&) {
   if (!room.empty()) return;
   local_rooms_.erase(room.name());
-  subscriptions_.send_unanswered({"UNSUBSCRIBE", channel(room.name())});
+  auto it = channels_.find(room.name());
+  if (it != channels_.end() && it->second == ChannelState::subscribed) unsubscribe(room.name());
+  // subscribing: unsubscribed when the subscription is confirmed
 }
 
+void RedisEngine::unsubscribe(const std::string& room) {
+  channels_[room] = ChannelState::unsubscribing;
+  subscriptions_.send_unanswered({"UNSUBSCRIBE", channel(room)});
+}
+
+// A channel's replies all come to its SUBSCRIBE's callback: the
+// confirmation, every message, and the confirmation of its UNSUBSCRIBE.
 void RedisEngine::subscribe(const std::string& room) {
+  channels_[room] = ChannelState::subscribing;
   subscriptions_.command(
       {"SUBSCRIBE", channel(room)},
       [this](const redisReply* reply, std::string_view error) {
         if (!error.empty() || reply == nullptr || reply->type != REDIS_REPLY_ARRAY ||
             reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_STRING)
           return;
-        if (std::string_view(reply->element[0]->str, reply->element[0]->len) != "message") return;
-        auto it = local_rooms_.find(
-            room_of_channel(std::string_view(reply->element[1]->str, reply->element[1]->len)));
-        if (it == local_rooms_.end()) return;  // the last member left since
-        FramePtr frame = Frame::text(std::string(reply->element[2]->str, reply->element[2]->len));
-        std::size_t delivered = it->second->broadcast(frame);
-        metrics_.messages_out += delivered;
+        std::string_view kind(reply->element[0]->str, reply->element[0]->len);
+        std::string room =
+            room_of_channel(std::string_view(reply->element[1]->str, reply->element[1]->len));
+        bool wanted = local_rooms_.contains(room);
+        if (kind == "subscribe") {
+          channels_[room] = ChannelState::subscribed;
+          if (!wanted) unsubscribe(room);  // its last member left meanwhile
+        } else if (kind == "unsubscribe") {
+          channels_.erase(room);
+          if (wanted) subscribe(room);  // a member joined meanwhile
+        } else if (kind == "message" && wanted) {
+          FramePtr frame = Frame::text(std::string(reply->element[2]->str, reply->element[2]->len));
+          metrics_.messages_out += local_rooms_[room]->broadcast(frame);
+        }
       },
       true);
 }
@@ -212,6 +231,7 @@ void RedisEngine::reconnect() {
       }
       backoff_ = std::chrono::milliseconds(0);
       log::info("redis: connected again; subscribing to ", local_rooms_.size(), " rooms");
+      channels_.clear();  // the old connection's subscriptions ended with it
       for (const auto& [name, room] : local_rooms_) subscribe(name);
     });
   });

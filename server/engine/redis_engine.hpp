@@ -54,6 +54,7 @@ class RedisEngine final : public Engine {
  private:
   bool healthy() const { return commands_.connected() && subscriptions_.connected(); }
   void subscribe(const std::string& room);
+  void unsubscribe(const std::string& room);
   void on_lost(const std::string& why);
   void reconnect();
 
@@ -64,6 +65,12 @@ class RedisEngine final : public Engine {
   RedisConnection subscriptions_;
   // Rooms with local members, by name: where a channel's messages go.
   std::unordered_map<std::string, Room*> local_rooms_;
+  // Each channel with a SUBSCRIBE or UNSUBSCRIBE sent: at most one in
+  // flight per channel, so a member who leaves and one who joins at once
+  // cannot leave the node unsubscribed (hiredis keeps one callback per
+  // channel).
+  enum class ChannelState { subscribing, subscribed, unsubscribing };
+  std::unordered_map<std::string, ChannelState> channels_;
   // A token per participant with a history read in flight: forget() drops
   // it, and a late answer finds it expired.
   std::unordered_map<Participant*, std::shared_ptr<bool>> askers_;

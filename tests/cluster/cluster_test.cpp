@@ -138,6 +138,33 @@ TEST(Cluster, ProcessesShareOnePortWithReusePortAndChatAcrossIt) {
   });
 }
 
+// The last member leaves and another joins at once, again and again: the
+// node's subscription must end up active, whatever the order of Redis's
+// confirmations.
+TEST(Cluster, LeavingAndJoiningAtOnceKeepsTheNodeSubscribed) {
+  RedisProcess redis;
+  auto a = node(redis), b = node(redis);
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    ChatClient writer(ex), flip(ex);
+    co_await writer.connect(b->port());
+    co_await writer.join("churn");
+    co_await flip.connect(a->port());
+    // Join and leave in one batch, no wait between (17 requests: within the
+    // presence burst of 20).
+    for (int i = 0; i < 8; ++i) {
+      flip.send({{"type", "join"}, {"room", "churn"}});
+      flip.send({{"type", "leave"}, {"room", "churn"}});
+    }
+    flip.send({{"type", "join"}, {"room", "churn"}});
+    for (int joined = 0; joined < 9;) joined += (co_await flip.next())["type"] == "joined";
+    wait_subscribed(redis, "churn", 2);
+    writer.send({{"type", "say"}, {"room", "churn"}, {"text", "still there?"}});
+    json m = co_await flip.wait_for("message");
+    EXPECT_EQ(m["text"], "still there?");
+  });
+}
+
 TEST(Cluster, RedisUnreachableAtStartIsAOneLineExit) {
   std::uint16_t closed_port;
   {
