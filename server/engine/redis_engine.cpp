@@ -148,7 +148,12 @@ void RedisEngine::subscribe(const std::string& room) {
           if (!wanted) unsubscribe(room);  // its last member left meanwhile
         } else if (kind == "unsubscribe") {
           channels_.erase(room);
-          if (wanted) subscribe(room);  // a member joined meanwhile
+          // A member joined meanwhile: subscribe again, but after hiredis has
+          // finished with this reply (it drops the channel's callback).
+          if (wanted)
+            asio::post(io_, [this, room] {
+              if (local_rooms_.contains(room) && !channels_.contains(room)) subscribe(room);
+            });
         } else if (kind == "message" && wanted) {
           FramePtr frame = Frame::text(std::string(reply->element[2]->str, reply->element[2]->len));
           metrics_.messages_out += local_rooms_[room]->broadcast(frame);
