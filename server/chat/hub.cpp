@@ -29,7 +29,7 @@ void Hub::send(Participant& p, const protocol::Event& event) {
 std::string Hub::next_guest_name() {
   std::string name;
   do {
-    name = "guest-" + std::to_string(++guest_counter_);
+    name = engine_.guest_name_prefix() + std::to_string(++guest_counter_);
   } while (names_.contains(name));
   return name;
 }

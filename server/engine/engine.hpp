@@ -83,6 +83,11 @@ class Engine {
   // in memory can go. A durable engine keeps its seq and history.
   virtual void close_room(const std::string& room) = 0;
 
+  // What a guest name starts with ("guest-" then a number the hub counts):
+  // a cluster engine makes it unique to this node, so that guests of
+  // different nodes never share a name.
+  virtual std::string guest_name_prefix() const = 0;
+
   // Bytes of history the engine holds in memory (/metrics).
   virtual std::size_t history_bytes() const = 0;
   // Whether messages outlive the process; and why the engine is not

@@ -32,6 +32,7 @@ class LocalEngine final : public Engine {
                     HistoryAnswer answer) override;
   void forget(Participant&) override {}  // every answer is given at once
   void close_room(const std::string& room) override;
+  std::string guest_name_prefix() const override { return "guest-"; }
   std::size_t history_bytes() const override { return history_bytes_; }
   bool durable() const override { return store_ != nullptr; }
   std::string degraded() const override;

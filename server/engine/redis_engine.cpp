@@ -62,8 +62,13 @@ RedisEngine::RedisEngine(asio::io_context& io, const Config& config, Metrics& me
 void RedisEngine::start(std::function<void(const std::string&)> done) {
   commands_.connect([this, done](const std::string& error) {
     if (!error.empty()) return done(error);
-    commands_.command({"PING"}, [this, done](const redisReply*, std::string_view error) {
+    // The node's number, once (guest names); a reconnect keeps it.
+    std::vector<std::string> hello = {"PING"};
+    if (node_number_ == 0) hello = {"INCR", "loopchat:nodes"};
+    commands_.command(hello, [this, done](const redisReply* reply, std::string_view error) {
       if (!error.empty()) return done(std::string(error));
+      if (node_number_ == 0 && reply != nullptr && reply->type == REDIS_REPLY_INTEGER)
+        node_number_ = reply->integer;
       subscriptions_.connect([this, done](const std::string& error) {
         if (error.empty()) lost_why_.clear();
         done(error);

@@ -47,6 +47,10 @@ class RedisEngine final : public Engine {
                     HistoryAnswer answer) override;
   void forget(Participant& participant) override { askers_.erase(&participant); }
   void close_room(const std::string&) override {}
+  // guest-NODE-: NODE from one INCR of loopchat:nodes when the node started.
+  std::string guest_name_prefix() const override {
+    return "guest-" + std::to_string(node_number_) + "-";
+  }
   std::size_t history_bytes() const override { return 0; }
   bool durable() const override { return true; }
   std::string degraded() const override { return healthy() ? std::string() : lost_why_; }
@@ -77,6 +81,7 @@ class RedisEngine final : public Engine {
   std::string lost_why_ = "not connected yet";
   asio::steady_timer reconnect_timer_;
   std::chrono::milliseconds backoff_{0};
+  std::int64_t node_number_ = 0;
   bool reconnecting_ = false;  // a reconnect is waiting or under way
   bool stopped_ = false;
 };

@@ -165,6 +165,21 @@ TEST(Cluster, LeavingAndJoiningAtOnceKeepsTheNodeSubscribed) {
   });
 }
 
+TEST(Cluster, GuestNamesOfDifferentNodesNeverCollide) {
+  RedisProcess redis;
+  auto a = node(redis), b = node(redis);
+  run_async([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    ChatClient on_a(ex), on_b(ex), again_a(ex);
+    std::string first = co_await on_a.connect(a->port());
+    std::string second = co_await on_b.connect(b->port());
+    std::string third = co_await again_a.connect(a->port());
+    EXPECT_NE(first, second) << "each node counts its guests from 1";
+    EXPECT_NE(first, third);
+    EXPECT_EQ(first.rfind("guest-", 0), 0u) << first;
+  });
+}
+
 TEST(Cluster, RedisUnreachableAtStartIsAOneLineExit) {
   std::uint16_t closed_port;
   {
