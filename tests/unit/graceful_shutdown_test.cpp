@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "server/chat/hub.hpp"
-#include "server/engine/local_engine.hpp"
 #include "server/chat/reminder_queue.hpp"
 #include "server/chat/request_handler.hpp"
+#include "server/engine/local_engine.hpp"
 #include "server/fetch/fetcher.hpp"
 #include "server/ops/loop_lag_monitor.hpp"
 
