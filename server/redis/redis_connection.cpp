@@ -129,21 +129,26 @@ void RedisConnection::lost(const std::string& why) {
     });
 }
 
-void RedisConnection::command(const std::vector<std::string>& args, Callback callback,
-                              bool repeating) {
-  if (context_ == nullptr) {
-    asio::post(io_, [callback = std::move(callback)] { callback(nullptr, "not connected"); });
-    return;
-  }
+// hiredis's argv form: binary-safe, no format string to parse.
+int RedisConnection::send(const std::vector<std::string>& args, redisCallbackFn* fn, void* data) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   for (const std::string& arg : args) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
+  return redisAsyncCommandArgv(context_, fn, data, static_cast<int>(argv.size()), argv.data(),
+                               lengths.data());
+}
+
+void RedisConnection::command(const std::vector<std::string>& args, Callback callback,
+                              bool repeating) {
+  if (context_ == nullptr) {
+    asio::post(io_, [callback = std::move(callback)] { callback(nullptr, "not connected"); });
+    return;
+  }
   auto* pending = new Pending{std::move(callback), repeating, alive_};
-  if (redisAsyncCommandArgv(context_, on_reply, pending, static_cast<int>(argv.size()), argv.data(),
-                            lengths.data()) != REDIS_OK) {
+  if (send(args, on_reply, pending) != REDIS_OK) {
     auto failed = std::move(pending->callback);
     delete pending;
     asio::post(io_, [failed = std::move(failed)] { failed(nullptr, "not connected"); });
@@ -156,15 +161,7 @@ void RedisConnection::command(const std::vector<std::string>& args, Callback cal
 }
 
 void RedisConnection::send_unanswered(const std::vector<std::string>& args) {
-  if (context_ == nullptr) return;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const std::string& arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  redisAsyncCommandArgv(context_, nullptr, nullptr, static_cast<int>(argv.size()), argv.data(),
-                        lengths.data());
+  if (context_ != nullptr) send(args, nullptr, nullptr);
 }
 
 void RedisConnection::on_reply(redisAsyncContext* context, void* reply_data, void* data) {

@@ -64,6 +64,7 @@ class RedisConnection {
   static void on_connect(const redisAsyncContext* context, int status);
   static void on_disconnect(const redisAsyncContext* context, int status);
   static void on_reply(redisAsyncContext* context, void* reply, void* data);
+  int send(const std::vector<std::string>& args, redisCallbackFn* fn, void* data);
   void attach();
   template <bool read, bool wanted>
   static void want(void* self);  // hiredis's add/del read/write hooks

@@ -141,39 +141,38 @@ void MessageStore::begin_if_needed() {
   in_transaction_ = true;
 }
 
+// The room's row, or nullopt if it has none; throws sqlite::Error.
+std::optional<MessageStore::RoomRow> MessageStore::lookup_room(std::string_view name) {
+  find_room_->bind(1, name);
+  std::optional<RoomRow> row;
+  if (find_room_->step())
+    row = RoomRow{find_room_->integer(0), static_cast<std::uint64_t>(find_room_->integer(1))};
+  find_room_->reset();
+  if (row)  // a seq handed out but not yet on disk counts too
+    if (auto it = unsaved_room_seqs_.find(row->id); it != unsaved_room_seqs_.end())
+      row->last_seq = std::max(row->last_seq, it->second);
+  return row;
+}
+
 std::optional<MessageStore::RoomRow> MessageStore::find_room(std::string_view name) {
   try {
-    find_room_->bind(1, name);
-    std::optional<RoomRow> row;
-    if (find_room_->step())
-      row = RoomRow{find_room_->integer(0), static_cast<std::uint64_t>(find_room_->integer(1))};
-    find_room_->reset();
-    if (row)  // a seq handed out but not yet on disk counts too
-      if (auto it = unsaved_room_seqs_.find(row->id); it != unsaved_room_seqs_.end())
-        row->last_seq = std::max(row->last_seq, it->second);
-    return row;
+    return lookup_room(name);
   } catch (const sqlite::Error& e) {
-    log::warn("database ", db_path_, ": cannot read: ", e.what());
-    ++metrics_.store.read_failures;
+    read_failed(e);
     return std::nullopt;
   }
 }
 
 std::optional<MessageStore::RoomRow> MessageStore::open_room(std::string_view name) {
   try {
-    find_room_->bind(1, name);
-    bool found = find_room_->step();
-    find_room_->reset();
-    if (found) return find_room(name);
+    if (auto row = lookup_room(name)) return row;
   } catch (const sqlite::Error& e) {
-    log::warn("database ", db_path_, ": cannot read: ", e.what());
-    ++metrics_.store.read_failures;
+    read_failed(e);
     return std::nullopt;
   }
   // A new room: its row joins this turn's transaction, unless the store is
   // not writing (then id 0: not stored yet, tried again with its next message).
-  if (transaction_failed_ || (!degraded_.empty() && std::chrono::steady_clock::now() < retry_at_))
-    return RoomRow{0, 0};
+  if (transaction_failed_ || waiting_to_retry()) return RoomRow{0, 0};
   try {
     begin_if_needed();
     insert_room_->bind(1, name).step();
@@ -186,8 +185,17 @@ std::optional<MessageStore::RoomRow> MessageStore::open_room(std::string_view na
   }
 }
 
+void MessageStore::read_failed(const sqlite::Error& e) {
+  log::warn("database ", db_path_, ": cannot read: ", e.what());
+  ++metrics_.store.read_failures;
+}
+
+bool MessageStore::waiting_to_retry() const {
+  return !degraded_.empty() && std::chrono::steady_clock::now() < retry_at_;
+}
+
 void MessageStore::append(std::int64_t room_id, const protocol::Message& message) {
-  if (!degraded_.empty() && std::chrono::steady_clock::now() < retry_at_) {
+  if (waiting_to_retry()) {
     // Waiting before the next try: counted now, nothing is attempted.
     unsaved_room_seqs_[room_id] = message.seq;
     ++metrics_.store.messages_unsaved;
@@ -292,8 +300,7 @@ std::vector<MessageStore::Row> MessageStore::read(std::int64_t room_id, std::uin
                       std::string(query.text(2)), query.integer(3)});
     query.reset();
   } catch (const sqlite::Error& e) {
-    log::warn("database ", db_path_, ": cannot read history: ", e.what());
-    ++metrics_.store.read_failures;
+    read_failed(e);
     rows.clear();
   }
   return rows;
@@ -344,7 +351,7 @@ void MessageStore::arm_retention() {
 }
 
 std::size_t MessageStore::retention_pass() {
-  if (!degraded_.empty() && std::chrono::steady_clock::now() < retry_at_) return 0;
+  if (waiting_to_retry()) return 0;
   std::size_t budget = settings_.retention_batch_rows, deleted = 0;
   std::int64_t age_cutoff_ms =
       settings_.history_max_age_s == 0

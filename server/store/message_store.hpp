@@ -92,6 +92,10 @@ class MessageStore {
 
  private:
   void migrate();
+  std::optional<RoomRow> lookup_room(std::string_view name);
+  void read_failed(const sqlite::Error& e);
+  // After a failed write, until retry_ms have passed: nothing is attempted.
+  bool waiting_to_retry() const;
   void begin_if_needed();
   void fail(std::string_view what, const std::string& reason);
   void recovered();
