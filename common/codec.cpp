@@ -295,6 +295,8 @@ json event_json(const Event& event) {
                {"room", e.room},
                {"members", e.members}};
           put_id(o, e.id);
+          if constexpr (std::is_same_v<T, Joined>)
+            if (!e.epoch.empty()) o["epoch"] = e.epoch;
         } else if constexpr (std::is_same_v<T, Presence>) {
           o = {{"type", "presence"},
                {"room", e.room},
@@ -308,6 +310,7 @@ json event_json(const Event& event) {
           for (const Message& m : e.messages) o["messages"].push_back(message_json(m));
           put_id(o, e.id);
           if (e.truncated) o["truncated"] = true;
+          if (!e.epoch.empty()) o["epoch"] = e.epoch;
         } else if constexpr (std::is_same_v<T, Pong>) {
           o = {{"type", "pong"}, {"ts", e.ts}};
           put_id(o, e.id);
@@ -388,7 +391,7 @@ Event read_event(std::string_view type, const Document& o) {
     return Welcome{get_or<std::string>(o, "name", ""), get_or<std::string>(o, "version", "")};
   if (type == "joined")
     return Joined{get_or<std::string>(o, "room", ""), get_or<std::uint64_t>(o, "members", 0),
-                  event_id(o)};
+                  event_id(o), get_or<std::string>(o, "epoch", "")};
   if (type == "left")
     return Left{get_or<std::string>(o, "room", ""), get_or<std::uint64_t>(o, "members", 0),
                 event_id(o)};
@@ -405,7 +408,11 @@ Event read_event(std::string_view type, const Document& o) {
   }
   if (type == "message") return read_message(o);
   if (type == "history") {
-    History history{get_or<std::string>(o, "room", ""), {}, event_id(o), flag(o, "truncated")};
+    History history{get_or<std::string>(o, "room", ""),
+                    {},
+                    event_id(o),
+                    flag(o, "truncated"),
+                    get_or<std::string>(o, "epoch", "")};
     if (const Document* list = field(o, "messages"); list != nullptr && list->is_array())
       for (const Document& m : *list)
         if (m.is_object()) history.messages.push_back(read_message(m));
@@ -547,10 +554,11 @@ std::string encode(const Event& event) {
 }
 
 std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages,
-                           const RequestId& id, bool truncated) {
+                           const RequestId& id, bool truncated, std::string_view epoch) {
   json head = {{"type", "history"}, {"room", room}};
   put_id(head, id);
   if (truncated) head["truncated"] = true;
+  if (!epoch.empty()) head["epoch"] = epoch;
   std::string out = dump(head);
   out.pop_back();  // reopen the object to splice the stored messages in verbatim
   out += ",\"messages\":[";

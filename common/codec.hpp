@@ -41,9 +41,11 @@ std::string encode(const Request& request);
 std::string encode(const Event& event);
 // A `history` event from messages already encoded by encode(Message): the
 // server keeps its history as the frames it sent, so nothing is encoded twice.
-// `truncated` marks an answer trimmed to its byte budget.
+// `truncated` marks an answer trimmed to its byte budget; `epoch` is the
+// room's history generation on a clustered server (empty: none).
 std::string encode_history(std::string_view room, const std::vector<std::string_view>& messages,
-                           const RequestId& id = {}, bool truncated = false);
+                           const RequestId& id = {}, bool truncated = false,
+                           std::string_view epoch = {});
 
 // Decodes a server frame (for clients). Unknown types and malformed frames
 // come back as an Error event with code bad_json/unknown_type/bad_request.

@@ -86,6 +86,10 @@ struct Joined {
   std::string room;
   std::uint64_t members = 0;
   RequestId id;
+  // Extension: the room's history generation, on a clustered server. A new
+  // epoch means the room's seqs started over: a client's last seq means
+  // nothing there any more (docs/protocol.md, "Epochs").
+  std::string epoch = {};
 };
 struct Left {
   std::string room;
@@ -114,6 +118,7 @@ struct History {
   // Extension: messages of the asked range were left out to keep the answer
   // within its byte budget; page on with before_seq / since_seq.
   bool truncated = false;
+  std::string epoch = {};  // extension, as in Joined; empty when absent
 };
 struct Pong {
   std::int64_t ts = 0;

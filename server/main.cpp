@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     Metrics metrics;
     std::unique_ptr<MessageStore> store;
     const bool clustered = !config.redis.url.empty();
+    metrics.clustered = clustered;
     if (!config.store.memory_only && !clustered) {
       try {
         store = std::make_unique<MessageStore>(io, config.store, metrics);

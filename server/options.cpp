@@ -188,6 +188,11 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "reconnects)")
       ->check(CLI::Range(10, 60000))
       ->group(cluster);
+  app.add_option("--redis-node-ttl-ms", rs.node_ttl_ms,
+                 "A node's lease on its members in Redis, refreshed every quarter of it: a "
+                 "node that dies leaves everyone's member lists within 1.25 times this")
+      ->check(CLI::Range(400, 600000))
+      ->group(cluster);
   app.add_option("--redis-history-max", rs.history_max,
                  "Messages a room's Redis stream keeps (XADD MAXLEN ~)")
       ->check(CLI::Range(std::uint64_t(1), std::uint64_t(1) << 40))

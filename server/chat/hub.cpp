@@ -41,7 +41,7 @@ void Hub::connect(Participant& p) {
 }
 
 void Hub::disconnect(Participant& p) {
-  while (!p.memberships.empty()) leave_room(p, *p.memberships.back().room);
+  while (!p.memberships.empty()) leave_room(p, *p.memberships.back().room, nullptr);
   engine_.forget(p);
   auto it = names_.find(p.name);
   if (it != names_.end() && it->second == &p) names_.erase(it);
@@ -66,44 +66,39 @@ void Hub::evict(Room& room) {
   rooms_.erase(rooms_.find(room.name()));
 }
 
-// Join and leave presence costs a frame to every member: filling a room of n
-// costs n²/2 deliveries. --presence-max-members turns it off for big rooms.
-bool Hub::announces_presence(const Room& room) const {
-  return config_.presence_max_members == 0 || room.size() <= config_.presence_max_members;
-}
-
 void Hub::announce(Room& room, const protocol::Presence& presence, const Participant* except) {
   work_.deliveries += engine_.broadcast(room, Frame::text(protocol::encode(presence)), except);
 }
 
-void Hub::leave_room(Participant& p, Room& room) {
+void Hub::leave_room(Participant& p, Room& room, Engine::RoomAnswer answer) {
   room.remove(p);
-  engine_.member_left(room, p);
-  if (announces_presence(room))
-    announce(room, {room.name(), p.name, protocol::PresenceEvent::leave, std::nullopt}, nullptr);
+  work_.deliveries += engine_.member_left(room, p, std::move(answer));
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
 }
 
 Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
                        const protocol::RequestId& id) {
-  Room* room = p.joined(request.room);
-  if (room == nullptr) {
-    if (p.memberships.size() >= config_.max_rooms_per_client)
-      return failure(
-          ErrorCode::server_busy,
-          "at most " + std::to_string(config_.max_rooms_per_client) + " rooms per connection", id);
-    room = open_room(request.room);
-    if (room == nullptr) {
-      log::warn("room limit reached (", config_.max_rooms, "): join refused");
-      return failure(ErrorCode::server_busy, "too many rooms on this server", id);
-    }
-    if (room->empty()) empty_rooms_.erase(room->empty_position);
-    if (announces_presence(*room))
-      announce(*room, {room->name(), p.name, protocol::PresenceEvent::join, std::nullopt}, nullptr);
-    room->add(p);
-    engine_.member_joined(*room, p);
+  auto answer = [this, &p, id](const std::string& room, const Engine::RoomView& view) {
+    send(p, protocol::Joined{room, view.members, id, view.epoch});
+  };
+  if (Room* room = p.joined(request.room)) {
+    answer(room->name(), engine_.view(*room));
+    return std::nullopt;
   }
-  send(p, protocol::Joined{room->name(), engine_.members(*room), id});
+  if (p.memberships.size() >= config_.max_rooms_per_client)
+    return failure(
+        ErrorCode::server_busy,
+        "at most " + std::to_string(config_.max_rooms_per_client) + " rooms per connection", id);
+  Room* room = open_room(request.room);
+  if (room == nullptr) {
+    log::warn("room limit reached (", config_.max_rooms, "): join refused");
+    return failure(ErrorCode::server_busy, "too many rooms on this server", id);
+  }
+  if (room->empty()) empty_rooms_.erase(room->empty_position);
+  room->add(p);
+  work_.deliveries += engine_.member_joined(
+      *room, p,
+      [answer, name = room->name()](const Engine::RoomView& view) { answer(name, view); });
   return std::nullopt;
 }
 
@@ -111,8 +106,9 @@ Hub::Outcome Hub::leave(Participant& p, const protocol::Leave& request,
                         const protocol::RequestId& id) {
   Room* room = p.joined(request.room);
   if (room == nullptr) return failure(ErrorCode::not_in_room, "not in room " + request.room, id);
-  leave_room(p, *room);
-  send(p, protocol::Left{request.room, engine_.members(*room), id});
+  leave_room(p, *room, [this, &p, name = request.room, id](const Engine::RoomView& view) {
+    send(p, protocol::Left{name, view.members, id});
+  });
   return std::nullopt;
 }
 
@@ -121,13 +117,21 @@ Hub::Outcome Hub::nick(Participant& p, const protocol::Nick& request,
   if (request.name == p.name) return std::nullopt;
   if (names_.contains(request.name))
     return failure(ErrorCode::name_taken, request.name + " is taken", id);
+  engine_.claim_name(p, request.name, id,
+                     [this, &p, name = request.name](std::optional<protocol::Error> refused) {
+                       if (refused) return send(p, *refused);
+                       rename(p, name);
+                     });
+  return std::nullopt;
+}
+
+void Hub::rename(Participant& p, const std::string& name) {
   std::string old_name = std::move(p.name);
   names_.erase(old_name);
-  p.name = request.name;
+  p.name = name;
   names_.emplace(p.name, &p);
   for (const Participant::Membership& m : p.memberships)
     announce(*m.room, {m.room->name(), p.name, protocol::PresenceEvent::nick, old_name}, &p);
-  return std::nullopt;
 }
 
 Hub::Outcome Hub::say(Participant& p, const protocol::Say& request, const protocol::RequestId& id) {
@@ -164,8 +168,8 @@ Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& reques
   engine_.read_history(
       request.room, query, p, [this, &p, room = request.room, id](HistorySlice&& slice) {
         if (slice.truncated) metrics_.count_limit(Limit::history_answer_bytes);
-        FramePtr answer =
-            Frame::text(protocol::encode_history(room, slice.messages, id, slice.truncated));
+        FramePtr answer = Frame::text(
+            protocol::encode_history(room, slice.messages, id, slice.truncated, slice.epoch));
         work_.answer_bytes += answer->size();
         p.deliver(answer);
       });

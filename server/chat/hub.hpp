@@ -66,8 +66,8 @@ class Hub {
  private:
   Room* open_room(const std::string& name);  // nullptr when the room limit is reached
   void evict(Room& room);                    // an empty room
-  void leave_room(Participant& p, Room& room);
-  bool announces_presence(const Room& room) const;
+  void leave_room(Participant& p, Room& room, Engine::RoomAnswer answer);
+  void rename(Participant& p, const std::string& name);  // a name the engine let p claim
   void announce(Room& room, const protocol::Presence& presence, const Participant* except);
   std::string next_guest_name();
 

@@ -51,10 +51,12 @@ void RequestHandler::fail(Participant& to, const protocol::Error& error) {
 
 protocol::Stats RequestHandler::stats(const protocol::RequestId& id) const {
   MetricsGauges gauges = read_gauges(metrics_, hub_, reminders_, fetcher_, lag_);
-  return protocol::Stats{metrics_.connections_open, gauges.rooms,
-                         metrics_.messages_in,      metrics_.messages_out,
-                         gauges.loop_lag_ms,        static_cast<std::int64_t>(gauges.uptime_s),
-                         gauges.rss_bytes,          id};
+  // Connections and rooms as far as the engine sees (a cluster's); the rest is this process's.
+  Engine::Totals totals = hub_.engine().totals({metrics_.connections_open, gauges.rooms});
+  return protocol::Stats{totals.connections,   totals.rooms,
+                         metrics_.messages_in, metrics_.messages_out,
+                         gauges.loop_lag_ms,   static_cast<std::int64_t>(gauges.uptime_s),
+                         gauges.rss_bytes,     id};
 }
 
 void RequestHandler::charge(ClientState& state, const Hub::Work& before, double units) {

@@ -30,6 +30,12 @@ void Room::remove(Participant& member) {
       if (m.room == this) m.slot = slot;
 }
 
+const Participant* Room::member_named(std::string_view name) const {
+  for (const Participant* member : members_)
+    if (member->name == name) return member;
+  return nullptr;
+}
+
 std::size_t Room::broadcast(const FramePtr& frame, const Participant* except) const {
   std::size_t sent = 0;
   for (Participant* member : members_) {

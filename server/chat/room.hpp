@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/chat/participant.hpp"
@@ -25,6 +26,10 @@ class Room {
 
   void add(Participant& member);
   void remove(Participant& member);
+
+  const std::vector<Participant*>& members() const { return members_; }
+  // The member of that name, or nullptr (a linear search, as a broadcast).
+  const Participant* member_named(std::string_view name) const;
 
   // Queues `frame` to every member but `except`. The frame is shared, not copied.
   std::size_t broadcast(const FramePtr& frame, const Participant* except = nullptr) const;

@@ -1,14 +1,15 @@
 // The engine seam: the one interface between the hub and where a room's
-// order, history and fan-out live. The hub keeps names, each connection's
-// rooms and each room's local members (Room); the engine assigns a room's
-// next seq, appends the message to its history, delivers it to the members,
-// and reads history back by seq range.
+// order, history, fan-out and presence live. The hub keeps this process's
+// names, each connection's rooms and each room's local members (Room); the
+// engine assigns a room's next seq, appends the message to its history,
+// delivers it to the members, announces joins and leaves, and reads history
+// back by seq range.
 //
-// LocalEngine (memory + SQLite) does all of it now, on this process's
-// members. A cluster engine does the same across processes: its deliveries
-// and history answers may come later, from the network, which is why a
-// history answer is a callback and why the hub tells the engine when a
-// participant goes (forget()).
+// LocalEngine (memory + SQLite) does all of it on this process's members.
+// RedisEngine does the same across processes, and also keeps names and
+// members cluster-wide: its deliveries and answers may come later, from the
+// network, which is why answers are callbacks and why the hub tells the
+// engine when a participant goes (forget()).
 #pragma once
 
 #include <cstdint>
@@ -18,9 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/codec.hpp"
 #include "common/protocol.hpp"
 #include "server/chat/participant.hpp"
 #include "server/chat/room.hpp"
+#include "server/config.hpp"
 #include "server/transport/frame.hpp"
 
 namespace loopchat {
@@ -42,6 +45,7 @@ struct HistorySlice {
   std::vector<std::string_view> messages;
   std::vector<std::string> storage;  // payloads read from disk, which `messages` may view
   bool truncated = false;
+  std::string epoch;  // as in Engine::RoomView
 };
 
 class Engine {
@@ -58,18 +62,44 @@ class Engine {
   };
   virtual Published publish(Room& room, protocol::Message message) = 0;
 
-  // Delivers an event that is not history (presence) to the room's members
-  // but `except`. Returns the local deliveries.
+  // Delivers an event that is not history (a nick's presence) to the room's
+  // members but `except`. Returns the local deliveries.
   virtual std::size_t broadcast(Room& room, const FramePtr& frame, const Participant* except) = 0;
 
-  // A local member joined or left the room (after Room::add, Room::remove):
-  // a cluster engine subscribes to a room on its first local member and
-  // unsubscribes on its last.
-  virtual void member_joined(Room& room, Participant& member) = 0;
-  virtual void member_left(Room& room, Participant& member) = 0;
+  // A room as the engine counts it, for `joined` and `left`.
+  struct RoomView {
+    std::size_t members = 0;  // this process's members, or the whole cluster's
+    std::string epoch;        // the room's history generation; empty when seqs never start over
+  };
+  using RoomAnswer = std::function<void(const RoomView&)>;
 
-  // Members of the room, as `joined`, `left` and `stats` report them.
-  virtual std::size_t members(const Room& room) const = 0;
+  // A local member joined the room (after Room::add) or left it (after
+  // Room::remove). The engine tells the room's other members (presence, in
+  // rooms of at most --presence-max-members) and calls `answer` (when not
+  // empty) exactly once, now or later, but never after forget(member). A
+  // cluster engine answers a join once the node receives the room's
+  // messages, subscribes on a room's first local member and unsubscribes on
+  // its last. Returns the deliveries made now (the requester pays for them).
+  virtual std::size_t member_joined(Room& room, Participant& member, RoomAnswer answer) = 0;
+  virtual std::size_t member_left(Room& room, Participant& member, RoomAnswer answer) = 0;
+  // The room's last known view, for a `join` of a room already joined.
+  virtual RoomView view(const Room& room) const = 0;
+
+  // Claims `name` for `member` wherever the engine's names are unique (the
+  // hub has checked this process's). `answer` gets nullopt when the name is
+  // the member's (the hub then renames it), or the error; exactly once, now
+  // or later, never after forget(member).
+  using NameAnswer = std::function<void(std::optional<protocol::Error>)>;
+  virtual void claim_name(Participant& member, const std::string& name,
+                          const protocol::RequestId& id, NameAnswer answer) = 0;
+
+  // Connections and rooms with members, for `stats`: given this process's
+  // figures, the engine's scope's (a cluster engine's, a few seconds old).
+  struct Totals {
+    std::uint64_t connections = 0;
+    std::uint64_t rooms = 0;
+  };
+  virtual Totals totals(const Totals& here) const { return here; }
 
   // Reads a room's history (`room` may be in no local Room at all). `answer`
   // is called exactly once, now or later, but never after forget(asker).
@@ -77,7 +107,8 @@ class Engine {
   virtual void read_history(const std::string& room, const HistoryQuery& query, Participant& asker,
                             HistoryAnswer answer) = 0;
 
-  // The participant is going: nothing of the engine may refer to it after.
+  // The participant is going (it has left its rooms): its name is free
+  // again, and nothing of the engine may refer to it after.
   virtual void forget(Participant& participant) = 0;
   // The hub evicts the room (no member left): what the engine keeps of it
   // in memory can go. A durable engine keeps its seq and history.
@@ -95,5 +126,17 @@ class Engine {
   virtual bool durable() const = 0;
   virtual std::string degraded() const = 0;
 };
+
+// Join and leave presence costs a frame to every member: filling a room of n
+// costs n²/2 deliveries. --presence-max-members turns it off for big rooms:
+// whether a room of `others` other members hears of a join or leave.
+inline bool announces_presence(const Config& config, std::size_t others) {
+  return config.presence_max_members == 0 || others <= config.presence_max_members;
+}
+
+inline FramePtr presence_frame(const std::string& room, const std::string& name,
+                               protocol::PresenceEvent event) {
+  return Frame::text(protocol::encode(protocol::Presence{room, name, event, std::nullopt}));
+}
 
 }  // namespace loopchat

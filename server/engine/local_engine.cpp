@@ -60,6 +60,24 @@ std::size_t LocalEngine::broadcast(Room& room, const FramePtr& frame, const Part
   return room.broadcast(frame, except);
 }
 
+std::size_t LocalEngine::member_joined(Room& room, Participant& member, RoomAnswer answer) {
+  std::size_t sent = 0;
+  if (announces_presence(config_, room.size() - 1))
+    sent = room.broadcast(presence_frame(room.name(), member.name, protocol::PresenceEvent::join),
+                          &member);
+  if (answer) answer(view(room));
+  return sent;
+}
+
+std::size_t LocalEngine::member_left(Room& room, Participant& member, RoomAnswer answer) {
+  std::size_t sent = 0;
+  if (announces_presence(config_, room.size()))
+    sent = room.broadcast(presence_frame(room.name(), member.name, protocol::PresenceEvent::leave),
+                          nullptr);
+  if (answer) answer(view(room));
+  return sent;
+}
+
 // A room is in rooms_by_last_message_ exactly while it has history.
 void LocalEngine::remember(RoomLog& log, FramePtr message) {
   bool had_history = log.has_history();

@@ -25,9 +25,15 @@ class LocalEngine final : public Engine {
 
   Published publish(Room& room, protocol::Message message) override;
   std::size_t broadcast(Room& room, const FramePtr& frame, const Participant* except) override;
-  void member_joined(Room&, Participant&) override {}  // the Room is the member list
-  void member_left(Room&, Participant&) override {}
-  std::size_t members(const Room& room) const override { return room.size(); }
+  // The Room is the member list: only presence to announce.
+  std::size_t member_joined(Room& room, Participant& member, RoomAnswer answer) override;
+  std::size_t member_left(Room& room, Participant& member, RoomAnswer answer) override;
+  RoomView view(const Room& room) const override { return {room.size(), {}}; }
+  // Unique here already: the hub checked this process's names.
+  void claim_name(Participant&, const std::string&, const protocol::RequestId&,
+                  NameAnswer answer) override {
+    answer(std::nullopt);
+  }
   void read_history(const std::string& room, const HistoryQuery& query, Participant& asker,
                     HistoryAnswer answer) override;
   void forget(Participant&) override {}  // every answer is given at once

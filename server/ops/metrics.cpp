@@ -114,7 +114,7 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
          double(g.fetches_started));
   metric(out, "fetches_succeeded_total", "counter", "Outbound fetches answered with fetched.",
          double(g.fetches_succeeded));
-  if (g.store_enabled) {
+  if (g.store_enabled && !m.clustered) {
     const StoreCounters& st = m.store;
     metric(out, "store_degraded", "gauge", "1 while the database is not writing.",
            g.store_degraded ? 1 : 0);
@@ -141,6 +141,19 @@ std::string render_prometheus(const Metrics& m, const MetricsGauges& g) {
            st.checkpoint_seconds_total);
     metric(out, "store_checkpoint_seconds_max", "gauge", "Longest checkpoint.",
            st.checkpoint_seconds_max);
+  }
+  if (m.clustered) {
+    const RedisCounters& r = m.redis;
+    metric(out, "redis_degraded", "gauge",
+           "1 while Redis is unreachable (say answers server_busy).", g.store_degraded ? 1 : 0);
+    metric(out, "redis_connection_losses_total", "counter", "Redis connections lost.",
+           double(r.connection_losses));
+    metric(out, "redis_publish_failures_total", "counter",
+           "Messages accepted whose publish script failed (lost).", double(r.publish_failures));
+    metric(out, "redis_nodes_reaped_total", "counter",
+           "Other nodes whose lease ran out, reaped by this one.", double(r.nodes_reaped));
+    metric(out, "redis_members_reaped_total", "counter",
+           "Members of reaped nodes taken out of their rooms.", double(r.members_reaped));
   }
   const log::Counters& logged = log::counters();
   metric(out, "log_lines_suppressed_total", "counter",

@@ -62,6 +62,14 @@ struct StoreCounters {
   }
 };
 
+// The Redis engine's faults and reaps (server/engine/redis_engine.hpp).
+struct RedisCounters {
+  std::uint64_t connection_losses = 0;
+  std::uint64_t publish_failures = 0;  // say's script failed after it was accepted
+  std::uint64_t nodes_reaped = 0;      // other nodes whose lease ran out, reaped by this one
+  std::uint64_t members_reaped = 0;
+};
+
 struct Metrics {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   double uptime_s() const {
@@ -84,6 +92,8 @@ struct Metrics {
   std::map<std::uint16_t, std::uint64_t> closes;  // by WebSocket close code
   std::array<std::uint64_t, kLimitCount> limit_hits{};
   StoreCounters store;
+  RedisCounters redis;
+  bool clustered = false;  // the Redis engine is in use: its counters are reported
 
   void count_error(protocol::ErrorCode code) { ++errors[static_cast<int>(code)]; }
   void count_close(std::uint16_t code) { ++closes[code]; }

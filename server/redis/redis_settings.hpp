@@ -17,6 +17,9 @@ struct RedisSettings {
   std::uint64_t history_max = 100000;      // stream entries kept per room (XADD MAXLEN ~)
   std::uint32_t backoff_initial_ms = 100;  // reconnect: first wait, doubled up to the max
   std::uint32_t backoff_max_ms = 5000;
+  // A node's lease on its members, refreshed every quarter of it: a dead
+  // node's members leave everyone's view within 1.25 times this.
+  std::uint32_t node_ttl_ms = 10000;
 };
 
 // redis://HOST:PORT[/DB] with HOST an IPv4 or IPv6 address ([::1]); the

@@ -12,30 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/chat_client.hpp"
-#include "tests/support/redis_process.hpp"
-#include "tests/support/server_process.hpp"
+#include "tests/cluster/cluster_nodes.hpp"
 
 namespace loopchat::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::unique_ptr<ServerProcess> node(const RedisProcess& redis) {
-  return std::make_unique<ServerProcess>(std::vector<std::string>{
-      "--redis", redis.url(), "--quiet", "--rate", "100000", "--burst", "100000"});
-}
-
-// Subscribing is asynchronous: a node delivers a room's messages once Redis
-// counts its subscription. Waits (bounded) until `nodes` have subscribed.
-void wait_subscribed(const RedisProcess& redis, const std::string& room, int nodes) {
-  std::string want = ":" + std::to_string(nodes) + "\r\n";
-  for (int i = 0; i < 500; ++i)
-    if (redis.command({"PUBSUB", "NUMSUB", "loopchat:{" + room + "}"}).find(want) !=
-        std::string::npos)
-      return;
-  FAIL() << nodes << " nodes never subscribed to " << room;
-}
 
 TEST(Cluster, ThreeNodesSeeOneOrderUnderConcurrentSenders) {
   RedisProcess redis;
@@ -51,9 +33,8 @@ TEST(Cluster, ThreeNodesSeeOneOrderUnderConcurrentSenders) {
           for (int k = 0; k < kPerNode; ++k) {
             clients.push_back(std::make_unique<ChatClient>(ex));
             co_await clients.back()->connect(nodes[n]->port());
-            co_await clients.back()->join("r");
+            co_await clients.back()->join("r");  // `joined`: the node has the room's messages
           }
-        wait_subscribed(redis, "r", 3);
         for (int i = 0; i < kEach; ++i)
           for (std::size_t c = 0; c < clients.size(); ++c)
             clients[c]->send({{"type", "say"},
@@ -83,7 +64,6 @@ TEST(Cluster, HistoryComesFromTheSharedLogOnAnyNode) {
     ChatClient writer(ex), reader(ex);
     co_await writer.connect(a->port());
     co_await writer.join("h");
-    wait_subscribed(redis, "h", 1);
     for (int i = 1; i <= 30; ++i) {
       writer.send({{"type", "say"}, {"room", "h"}, {"text", "m" + std::to_string(i)}});
       co_await writer.wait_for("message");
@@ -208,8 +188,8 @@ TEST(Cluster, RedisLostAtRunTimeAnswersServerBusyThenHealsByItself) {
         auto ex = co_await asio::this_coro::executor;
         ChatClient alice(ex);
         co_await alice.connect(a->port());
-        co_await alice.join("r");
-        wait_subscribed(*redis, "r", 1);
+        json joined = co_await alice.join("r");
+        CO_REQUIRE(!joined.value("epoch", "").empty());
         alice.send({{"type", "say"}, {"room", "r"}, {"text", "before"}});
         co_await alice.wait_for("message");
 
@@ -238,6 +218,10 @@ TEST(Cluster, RedisLostAtRunTimeAnswersServerBusyThenHealsByItself) {
         CO_REQUIRE(echo.is_object());
         EXPECT_EQ(echo["text"], "after");
         EXPECT_EQ(echo["seq"], 1) << "this Redis kept nothing: the room's log starts over";
+        alice.send({{"type", "history"}, {"room", "r"}});
+        json history = co_await alice.wait_for("history");
+        EXPECT_NE(history.value("epoch", ""), joined["epoch"])
+            << "a new epoch tells clients that seqs before it mean nothing now";
       },
       60s);
 }
@@ -255,7 +239,6 @@ TEST(Cluster, ASlowRedisIsBoundedByTheCommandDeadline) {
         ChatClient alice(ex);
         co_await alice.connect(a.port());
         co_await alice.join("slow");
-        wait_subscribed(redis, "slow", 1);
         pid_t sleeper = ::fork();
         if (sleeper == 0) {  // a client that makes Redis sleep for 1.5 s
           redis.command({"DEBUG", "SLEEP", "1.5"});
