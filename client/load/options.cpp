@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "common/codec.hpp"
+
 namespace loopchat::load {
 
 std::variant<LoadOptions, int> parse_options(int argc, char** argv) {
@@ -21,6 +23,15 @@ std::variant<LoadOptions, int> parse_options(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("-r,--rooms", o.rooms, "rooms; client i joins room i % R")
       ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
+  app.add_option("--room-prefix", o.room_prefix,
+                 "room r is named PREFIX + r: generators run side by side with different prefixes "
+                 "measure their own rooms")
+      ->check([](const std::string& prefix) {
+        return protocol::valid_room_name(prefix + "999999")
+                   ? std::string()
+                   : "letters, digits, - _ . only, and short enough for a room name";
+      })
       ->capture_default_str();
   app.add_option("-s,--senders", o.senders, "clients that also send (the first S)")
       ->check(CLI::Range(0u, 1000000u))

@@ -20,6 +20,7 @@ struct LoadOptions {
   std::string scenario_name = "chat";
   uint32_t clients = 100;
   uint32_t rooms = 10;
+  std::string room_prefix = "load-";  // room r is PREFIX + r: several generators keep apart
   uint32_t senders = 10;
   double rate_per_sender = 10;  // say messages per second per sender, open loop
   double duration_s = 10;
