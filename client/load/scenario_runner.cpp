@@ -107,7 +107,8 @@ ScenarioRunner::ScenarioRunner(asio::io_context& io, LoadOptions options)
       kReadBufferBudgetBytes / std::max<uint32_t>(options_.clients, 1), 4 * 1024, 64 * 1024);
   client_config_.max_queue_bytes = options_.max_queue_bytes;
   room_members_.assign(options_.rooms, 0);
-  for (uint32_t r = 0; r < options_.rooms; ++r) room_names_.push_back(options_.room_prefix + std::to_string(r));
+  for (uint32_t r = 0; r < options_.rooms; ++r)
+    room_names_.push_back(options_.room_prefix + std::to_string(r));
 }
 
 ScenarioRunner::~ScenarioRunner() = default;
