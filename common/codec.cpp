@@ -18,7 +18,7 @@ using Document = nlohmann::json;
 constexpr std::array<std::string_view, kErrorCodeCount> kErrorNames = {
     "bad_json",     "bad_request",   "unknown_type",    "bad_room",     "bad_name",
     "name_taken",   "not_in_room",   "too_long",        "rate_limited", "fetch_denied",
-    "fetch_failed", "fetch_timeout", "too_many_timers", "server_busy"};
+    "fetch_failed", "fetch_timeout", "too_many_timers", "server_busy",  "forbidden"};
 
 // A request that failed validation: thrown inside the decoder, caught once.
 struct Invalid {
@@ -34,9 +34,23 @@ struct Invalid {
 // step costs more than the bytes it reads, whatever the client sends.
 
 // The members a request may carry; any other member is skipped unkept.
-enum class Field { type, id, room, text, name, limit, after_ms, url, before_seq, since_seq };
-constexpr std::array<std::string_view, 10> kFieldNames = {
-    "type", "id", "room", "text", "name", "limit", "after_ms", "url", "before_seq", "since_seq"};
+enum class Field {
+  type,
+  id,
+  room,
+  text,
+  name,
+  limit,
+  after_ms,
+  url,
+  before_seq,
+  since_seq,
+  token,
+  after
+};
+constexpr std::array<std::string_view, 12> kFieldNames = {
+    "type",     "id",  "room",       "text",      "name",  "limit",
+    "after_ms", "url", "before_seq", "since_seq", "token", "after"};
 
 std::optional<Field> field_named(std::string_view name) {
   for (std::size_t i = 0; i < kFieldNames.size(); ++i)
@@ -178,6 +192,15 @@ std::optional<std::uint64_t> optional_seq(const Fields& fields, Field name) {
                 "field " + field_name(name) + " must be a non-negative integer"};
 }
 
+// `limit`: a non-negative integer, capped at 2^32 - 1.
+std::optional<std::uint32_t> optional_count(const Fields& fields) {
+  auto limit = optional_integer(fields, Field::limit);
+  if (!limit) return std::nullopt;
+  if (*limit < 0) throw Invalid{ErrorCode::bad_request, "limit must not be negative"};
+  return static_cast<std::uint32_t>(
+      std::min<std::int64_t>(*limit, std::numeric_limits<std::uint32_t>::max()));
+}
+
 std::string room_field(const Fields& fields, const RequestRules& rules) {
   std::string room = required_string(fields, Field::room);
   if (!valid_room_name(room, rules.max_room_chars))
@@ -221,18 +244,27 @@ RequestBody read_body(std::string_view type, const Fields& fields, const Request
     return Nick{std::move(name)};
   }
   if (type == "history") {
-    HistoryRequest request{room_field(fields, rules), std::nullopt};
-    if (auto limit = optional_integer(fields, Field::limit)) {
-      if (*limit < 0) throw Invalid{ErrorCode::bad_request, "limit must not be negative"};
-      request.limit = static_cast<std::uint32_t>(
-          std::min<std::int64_t>(*limit, std::numeric_limits<std::uint32_t>::max()));
-    }
+    HistoryRequest request{room_field(fields, rules), optional_count(fields)};
     request.before_seq = optional_seq(fields, Field::before_seq);
     request.since_seq = optional_seq(fields, Field::since_seq);
     return request;
   }
   if (type == "ping") return Ping{};
   if (type == "stats") return StatsRequest{};
+  if (type == "auth") {
+    std::string token = required_string(fields, Field::token);
+    if (token.size() > rules.max_token_chars)
+      throw Invalid{ErrorCode::too_long,
+                    "token is limited to " + std::to_string(rules.max_token_chars) + " characters"};
+    return AuthRequest{std::move(token)};
+  }
+  if (type == "who") {
+    WhoRequest request{room_field(fields, rules)};
+    if (field(fields, Field::after) != nullptr)
+      request.after = required_string(fields, Field::after);
+    request.limit = optional_count(fields);
+    return request;
+  }
   if (type == "remind") {
     auto after = optional_integer(fields, Field::after_ms);
     if (!after) throw Invalid{ErrorCode::bad_request, "missing field after_ms"};
@@ -324,6 +356,13 @@ json event_json(const Event& event) {
                {"bytes", e.bytes},
                {"ms", e.ms}};
           if (e.title) o["title"] = *e.title;
+          put_id(o, e.id);
+          if (e.truncated) o["truncated"] = true;
+        } else if constexpr (std::is_same_v<T, Authenticated>) {
+          o = {{"type", "authenticated"}, {"name", e.name}, {"expires", e.expires}};
+          put_id(o, e.id);
+        } else if constexpr (std::is_same_v<T, Who>) {
+          o = {{"type", "who"}, {"room", e.room}, {"names", e.names}};
           put_id(o, e.id);
           if (e.truncated) o["truncated"] = true;
         } else if constexpr (std::is_same_v<T, Stats>) {
@@ -434,6 +473,16 @@ Event read_event(std::string_view type, const Document& o) {
       f.title = title->get<std::string>();
     return f;
   }
+  if (type == "authenticated")
+    return Authenticated{get_or<std::string>(o, "name", ""), get_or<std::int64_t>(o, "expires", 0),
+                         event_id(o)};
+  if (type == "who") {
+    Who who{get_or<std::string>(o, "room", ""), {}, event_id(o), flag(o, "truncated")};
+    if (const Document* list = field(o, "names"); list != nullptr && list->is_array())
+      for (const Document& name : *list)
+        if (name.is_string()) who.names.push_back(name.get<std::string>());
+    return who;
+  }
   if (type == "stats") {
     Stats s{get_or<std::uint64_t>(o, "connections", 0),
             get_or<std::uint64_t>(o, "rooms", 0),
@@ -543,6 +592,13 @@ std::string encode(const Request& request) {
           return o;
         }
         if constexpr (std::is_same_v<T, StatsRequest>) return {{"type", "stats"}};
+        if constexpr (std::is_same_v<T, AuthRequest>) return {{"type", "auth"}, {"token", r.token}};
+        if constexpr (std::is_same_v<T, WhoRequest>) {
+          json o = {{"type", "who"}, {"room", r.room}};
+          if (r.after) o["after"] = *r.after;
+          if (r.limit) o["limit"] = *r.limit;
+          return o;
+        }
       },
       request.body);
   put_id(o, request.id);

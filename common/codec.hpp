@@ -21,6 +21,7 @@ struct RequestRules {
   std::size_t max_room_chars = 64;     // room names (-> bad_room)
   std::int64_t max_after_ms = 24LL * 3600 * 1000;  // `remind` delay (-> bad_request)
   std::size_t max_url_chars = 2048;                // `fetch` url (-> too_long)
+  std::size_t max_token_chars = 4096;              // `auth` token (-> too_long)
   std::size_t max_keys = 64;  // object members in the whole request (-> bad_request)
   std::size_t max_depth = 8;  // nesting of objects and arrays (-> bad_request)
 };

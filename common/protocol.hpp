@@ -29,8 +29,9 @@ enum class ErrorCode {
   fetch_timeout,
   too_many_timers,
   server_busy,
+  forbidden,  // extension: refused by the connection's token (a room outside it, nick, auth)
 };
-inline constexpr int kErrorCodeCount = static_cast<int>(ErrorCode::server_busy) + 1;
+inline constexpr int kErrorCodeCount = static_cast<int>(ErrorCode::forbidden) + 1;
 std::string_view to_string(ErrorCode code);
 std::optional<ErrorCode> error_code_from_string(std::string_view text);
 
@@ -67,9 +68,19 @@ struct Fetch {
   std::optional<std::string> room;
 };
 struct StatsRequest {};
+// Extensions: a fresh token for the connection (docs/security.md), and the
+// names of a room's members, paged in name order after `after`.
+struct AuthRequest {
+  std::string token;
+};
+struct WhoRequest {
+  std::string room;
+  std::optional<std::string> after = std::nullopt;
+  std::optional<std::uint32_t> limit = std::nullopt;
+};
 
-using RequestBody =
-    std::variant<Join, Leave, Nick, Say, HistoryRequest, Ping, Remind, Fetch, StatsRequest>;
+using RequestBody = std::variant<Join, Leave, Nick, Say, HistoryRequest, Ping, Remind, Fetch,
+                                 StatsRequest, AuthRequest, WhoRequest>;
 
 struct Request {
   RequestId id;
@@ -151,6 +162,20 @@ struct Stats {
   std::uint64_t rss_bytes = 0;
   RequestId id;
 };
+// Extension: a token was taken; the connection stays open until `expires` (unix seconds).
+struct Authenticated {
+  std::string name;
+  std::int64_t expires = 0;
+  RequestId id;
+};
+// Extension: the answer to `who`, names in order; `truncated` when more follow
+// (ask again with `after` = the last name).
+struct Who {
+  std::string room;
+  std::vector<std::string> names;
+  RequestId id;
+  bool truncated = false;
+};
 struct Error {
   ErrorCode code = ErrorCode::bad_request;
   std::string message;
@@ -158,6 +183,6 @@ struct Error {
 };
 
 using Event = std::variant<Welcome, Joined, Left, Presence, Message, History, Pong, Reminder,
-                           Fetched, Stats, Error>;
+                           Fetched, Stats, Authenticated, Who, Error>;
 
 }  // namespace loopchat::protocol

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/codec.hpp"
+#include "server/auth/auth_settings.hpp"
 #include "server/fetch/dns_resolver.hpp"
 #include "server/fetch/fetch_limits.hpp"
 #include "server/redis/redis_settings.hpp"
@@ -86,6 +87,10 @@ struct Config {
   // The cluster engine (server/engine/redis_engine.hpp, docs/cluster.md):
   // with a URL, rooms live in Redis and the store is not used.
   RedisSettings redis;
+
+  // Who may come in (server/auth/, docs/security.md).
+  AuthSettings auth;
+  std::size_t who_max_names = 1000;  // names per `who` answer (page on with `after`)
 
   // Outbound fetches (server/fetcher.hpp, docs/fetch.md).
   FetchLimits fetch;

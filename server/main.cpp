@@ -6,7 +6,11 @@
 
 #include <csignal>
 #include <iostream>
+#include <string_view>
 
+#include "server/auth/authenticator.hpp"
+#include "server/auth/origin_policy.hpp"
+#include "server/auth/token_command.hpp"
 #include "server/chat/hub.hpp"
 #include "server/chat/reminder_queue.hpp"
 #include "server/chat/request_handler.hpp"
@@ -25,6 +29,8 @@
 
 int main(int argc, char** argv) {
   using namespace loopchat;
+  if (argc > 1 && std::string_view(argv[1]) == "token")
+    return run_token_command(argc - 1, argv + 1);
   ParsedOptions options = parse_options(argc, argv);
   if (!options.config) return options.exit_code;
   const Config& config = *options.config;
@@ -85,7 +91,29 @@ int main(int argc, char** argv) {
                             });
     Fetcher fetcher(io, config.fetch, config.dns);
     LoopLagMonitor lag(io);
-    RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
+    std::unique_ptr<Authenticator> auth;
+    if (config.auth.secret_file.empty()) {
+      auth = std::make_unique<Authenticator>(io);
+    } else {
+      try {  // one line naming the file, then a non-zero exit
+        auth = std::make_unique<Authenticator>(
+            io, TokenVerifier(read_secret_file(config.auth.secret_file),
+                              {.max_name_chars = config.rules.max_name_chars,
+                               .max_room_chars = config.rules.max_room_chars}));
+      } catch (const std::exception& e) {
+        log::error(e.what());
+        return 1;
+      }
+      log::info("authentication on: every upgrade needs a token signed with ",
+                config.auth.secret_file);
+    }
+    OriginPolicy origins(config.auth.allowed_origins);
+    std::vector<Cidr> trusted_proxies;
+    for (const std::string& cidr : config.auth.trusted_proxies) {
+      std::string error;
+      trusted_proxies.push_back(*parse_cidr(cidr, error));  // checked by the option parser
+    }
+    RequestHandler requests(config, metrics, hub, *auth, reminders, fetcher, lag);
     HttpRoutes http(metrics, hub, reminders, fetcher, lag);
     WriteFlusher flusher(io.get_executor());
     // Group commit: this turn's messages are stored before any of them is written.
@@ -101,6 +129,9 @@ int main(int argc, char** argv) {
                          .http = http,
                          .flusher = flusher,
                          .deadlines = deadlines,
+                         .auth = *auth,
+                         .origins = origins,
+                         .trusted_proxies = trusted_proxies,
                          .connections = {},
                          .shutting_down = false,
                          .on_drained = {}};

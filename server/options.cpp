@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "server/auth/origin_policy.hpp"
 #include "server/fetch/address_policy.hpp"
 
 namespace loopchat {
@@ -26,6 +27,30 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--log-buffer-bytes", c.log_buffer_bytes,
                  "Log bytes held while stderr is full; beyond: lines dropped")
       ->check(CLI::Range(std::size_t(0), std::size_t(64) << 20));
+
+  auto access = "Access";
+  app.add_option("--auth-secret-file", c.auth.secret_file,
+                 "Require a signed token (HS256 JWT, this file's secret, at least 32 bytes) on "
+                 "every WebSocket upgrade: ?token= or Authorization: Bearer (docs/security.md)")
+      ->check(CLI::ExistingFile)
+      ->group(access);
+  app.add_option("--allowed-origin", c.auth.allowed_origins,
+                 "A browser Origin allowed besides the server's own, e.g. https://chat.example.org "
+                 "(repeatable; * for any); others get HTTP 403")
+      ->check([](const std::string& origin) {
+        return origin == "*" || !normalize_origin(origin).empty()
+                   ? std::string()
+                   : "an origin is scheme://host[:port]";
+      })
+      ->group(access);
+  app.add_option("--trusted-proxy", c.auth.trusted_proxies,
+                 "CIDR of a reverse proxy whose X-Forwarded-For gives the client's address, for "
+                 "the per-address limits and the logs (repeatable)")
+      ->check([](const std::string& cidr) { return cidr_error(cidr); })
+      ->group(access);
+  app.add_option("--who-max-names", c.who_max_names, "Names per who answer (clients page on)")
+      ->check(CLI::Range(std::size_t(1), std::size_t(100000)))
+      ->group(access);
 
   auto limits = "Limits";
   app.add_option("--max-connections", c.max_connections,

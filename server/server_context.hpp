@@ -8,8 +8,11 @@
 #include <functional>
 #include <unordered_set>
 
+#include "server/auth/authenticator.hpp"
+#include "server/auth/origin_policy.hpp"
 #include "server/chat/hub.hpp"
 #include "server/config.hpp"
+#include "server/fetch/address_policy.hpp"
 #include "server/ops/http_routes.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/transport/connections_per_source.hpp"
@@ -29,6 +32,9 @@ struct ServerContext {
   const HttpRoutes& http;
   WriteFlusher& flusher;
   DeadlineLanes& deadlines;
+  Authenticator& auth;
+  const OriginPolicy& origins;
+  const std::vector<Cidr>& trusted_proxies;
   // Every live connection, for shutdown. Non-owning: a connection removes
   // itself when its socket closes.
   std::unordered_set<Connection*> connections;

@@ -95,6 +95,13 @@ Command parse_slash(std::string_view line) {
     return FetchCommand{std::string(url)};
   }
   if (verb == "stats") return StatsCommand{};
+  if (verb == "who") {
+    std::string_view room = next_word(rest);
+    if (!rest.empty()) return usage("/who [room]");
+    if (room.empty()) return WhoCommand{};
+    if (!protocol::valid_room_name(room)) return usage("/who [room]: a room name");
+    return WhoCommand{std::string(room)};
+  }
   if (verb == "help" || verb == "?") return HelpCommand{};
   if (verb == "quit" || verb == "exit" || verb == "q") return QuitCommand{};
   return BadCommand{"unknown command /" + std::string(verb) + " (try /help)"};
@@ -120,6 +127,7 @@ std::string_view help_text() {
          "  /remind <seconds> <text>  a reminder from the server after a delay\n"
          "  /fetch <url>              fetch a page; its preview is posted to the room\n"
          "  /stats                    the server's counters\n"
+         "  /who [room]               who is in a room (the current one by default)\n"
          "  /help                     this text\n"
          "  /quit                     leave (also Ctrl-C, or Ctrl-D on an empty line)\n"
          "  //text                    say a line that starts with '/'\n"

@@ -37,15 +37,18 @@ struct FetchCommand {
   std::string url;
 };
 struct StatsCommand {};
+struct WhoCommand {
+  std::optional<std::string> room;  // the current room when absent
+};
 struct HelpCommand {};
 struct QuitCommand {};
 struct BadCommand {
   std::string message;  // what is wrong, for the user
 };
 
-using Command =
-    std::variant<SayCommand, JoinCommand, LeaveCommand, NickCommand, HistoryCommand, MoreCommand,
-                 RemindCommand, FetchCommand, StatsCommand, HelpCommand, QuitCommand, BadCommand>;
+using Command = std::variant<SayCommand, JoinCommand, LeaveCommand, NickCommand, HistoryCommand,
+                             MoreCommand, RemindCommand, FetchCommand, StatsCommand, WhoCommand,
+                             HelpCommand, QuitCommand, BadCommand>;
 
 // A line starting with '/' is a command ("//text" says "/text"); any other
 // line is said. Blank lines are BadCommand with an empty message.

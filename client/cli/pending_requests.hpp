@@ -27,6 +27,8 @@ enum class RequestKind {
   remind,        // reminder, when the timer fires
   fetch,         // fetched
   stats,         // stats
+  who,           // who, page after page
+  auth,          // authenticated
 };
 
 struct PendingRequest {

@@ -126,6 +126,14 @@ std::string Renderer::stats(const protocol::Stats& s) const {
   return stamp(now_ms()) + paint(kNotice, "-- " + indent_lines(text, 9));
 }
 
+std::string Renderer::who(const protocol::Who& w) const {
+  std::string names;
+  for (const std::string& name : w.names) names += (names.empty() ? "" : ", ") + sanitize(name);
+  if (w.names.empty()) names = "nobody";
+  if (w.truncated) names += ", ...";
+  return stamp(now_ms()) + paint(kNotice, "-- in #" + sanitize(w.room) + ": " + names);
+}
+
 std::string Renderer::notice(std::string_view text) const {
   return stamp(now_ms()) + paint(kNotice, "-- " + indent_lines(std::string(text), 12));
 }

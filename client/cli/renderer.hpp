@@ -29,6 +29,7 @@ class Renderer {
   std::string reminder(const protocol::Reminder& r) const;
   std::string fetched(const protocol::Fetched& f) const;
   std::string stats(const protocol::Stats& s) const;
+  std::string who(const protocol::Who& w) const;
   // "12:34:56 -- text": connection state, joins, answers to commands.
   std::string notice(std::string_view text) const;
   // "12:34:56 !! text": errors, from the server or local.

@@ -355,6 +355,11 @@ void Session::execute(const Command& command) {
           [&](const StatsCommand&) {
             send(protocol::StatsRequest{}, {.kind = RequestKind::stats});
           },
+          [&](const WhoCommand& c) {
+            std::string room = c.room.value_or(current_);
+            if (room.empty()) return local_error("you are in no room: /who ROOM");
+            send(protocol::WhoRequest{room}, {.kind = RequestKind::who, .room = room});
+          },
           [&](const HelpCommand&) {
             if (options_.json)
               console_.status(std::string(help_text()));
@@ -511,6 +516,18 @@ void Session::on_event(const protocol::Fetched& e) {
 void Session::on_event(const protocol::Stats& e) {
   pending_.take(e.id);
   show(renderer_.stats(e));
+}
+
+// One line per page; a truncated page asks for the next one.
+void Session::on_event(const protocol::Who& e) {
+  pending_.take(e.id);
+  show(renderer_.who(e));
+  if (e.truncated && !e.names.empty())
+    send(protocol::WhoRequest{e.room, e.names.back()}, {.kind = RequestKind::who, .room = e.room});
+}
+
+void Session::on_event(const protocol::Authenticated& e) {
+  pending_.take(e.id);
 }
 
 void Session::on_event(const protocol::Error& e) {

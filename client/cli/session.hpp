@@ -74,6 +74,8 @@ class Session {
   void on_event(const protocol::Reminder& e);
   void on_event(const protocol::Fetched& e);
   void on_event(const protocol::Stats& e);
+  void on_event(const protocol::Who& e);
+  void on_event(const protocol::Authenticated& e);
   void on_event(const protocol::Error& e);
   void on_event(const protocol::Welcome& e);
 

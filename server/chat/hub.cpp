@@ -13,6 +13,7 @@ using protocol::ErrorCode;
 
 // A websocketpp frame header is at most 10 bytes for a server frame.
 constexpr std::size_t kFrameHeaderBytes = 10;
+constexpr std::size_t kWhoDefaultLimit = 100;  // names in a `who` answer without a limit
 
 protocol::Error failure(ErrorCode code, std::string message, const protocol::RequestId& id) {
   return protocol::Error{code, std::move(message), id};
@@ -35,8 +36,12 @@ std::string Hub::next_guest_name() {
 }
 
 void Hub::connect(Participant& p) {
-  p.name = next_guest_name();
-  names_.emplace(p.name, &p);
+  if (p.grant) {
+    p.name = p.grant->name;  // the token's user: several connections may share it
+  } else {
+    p.name = next_guest_name();
+    names_.emplace(p.name, &p);
+  }
   send(p, protocol::Welcome{p.name, "loopchat/" LOOPCHAT_VERSION " (protocol 1)"});
 }
 
@@ -78,6 +83,8 @@ void Hub::leave_room(Participant& p, Room& room, Engine::RoomAnswer answer) {
 
 Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
                        const protocol::RequestId& id) {
+  if (p.grant && !p.grant->allows(request.room))
+    return failure(ErrorCode::forbidden, "your token does not let you into " + request.room, id);
   auto answer = [this, &p, id](const std::string& room, const Engine::RoomView& view) {
     send(p, protocol::Joined{room, view.members, id, view.epoch});
   };
@@ -114,6 +121,7 @@ Hub::Outcome Hub::leave(Participant& p, const protocol::Leave& request,
 
 Hub::Outcome Hub::nick(Participant& p, const protocol::Nick& request,
                        const protocol::RequestId& id) {
+  if (p.grant) return failure(ErrorCode::forbidden, "your name is your token's: " + p.name, id);
   if (request.name == p.name) return std::nullopt;
   if (names_.contains(request.name))
     return failure(ErrorCode::name_taken, request.name + " is taken", id);
@@ -173,6 +181,20 @@ Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& reques
         work_.answer_bytes += answer->size();
         p.deliver(answer);
       });
+  return std::nullopt;
+}
+
+Hub::Outcome Hub::who(Participant& p, const protocol::WhoRequest& request,
+                      const protocol::RequestId& id) {
+  if (p.grant && !p.grant->allows(request.room))
+    return failure(ErrorCode::forbidden, "your token does not let you into " + request.room, id);
+  auto here = rooms_.find(request.room);
+  WhoQuery query{request.after, std::min<std::size_t>(request.limit.value_or(kWhoDefaultLimit),
+                                                      config_.who_max_names)};
+  engine_.who(request.room, here == rooms_.end() ? nullptr : here->second.get(), query, p,
+              [this, &p, room = request.room, id](WhoSlice&& slice) {
+                send(p, protocol::Who{room, std::move(slice.names), id, slice.truncated});
+              });
   return std::nullopt;
 }
 

@@ -41,6 +41,7 @@ class Hub {
   Outcome say(Participant& p, const protocol::Say& request, const protocol::RequestId& id);
   Outcome history(Participant& p, const protocol::HistoryRequest& request,
                   const protocol::RequestId& id);
+  Outcome who(Participant& p, const protocol::WhoRequest& request, const protocol::RequestId& id);
   // Posts a message from `p` to a room it is in (also used for link previews).
   Outcome post(Participant& p, const std::string& room, std::string text,
                const protocol::RequestId& id);

@@ -6,9 +6,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "server/auth/grant.hpp"
 #include "server/transport/frame.hpp"
 
 namespace loopchat {
@@ -22,9 +25,14 @@ class Participant {
   // Bytes deliver() still takes before the connection is over its queue
   // limit: a direct answer (history) sizes itself to fit.
   virtual std::size_t send_room() const = 0;
+  // Ends the connection with a close code (a token that ran out: 1008).
+  virtual void end(std::uint16_t code, std::string_view reason) = 0;
 
   // Set by the hub while the participant is connected.
   std::string name;
+  // What its token grants, with authentication on (its name is then the
+  // token's); null in open mode.
+  GrantPtr grant;
   // The rooms joined, each with this participant's slot in the room's member
   // list (so leaving is O(1)). Few per participant: searched linearly.
   struct Membership {

@@ -139,8 +139,35 @@ RequestHandler::Outcome RequestHandler::dispatch(Participant& from, ClientState&
             return remind(from, r, id);
           },
           [&](const protocol::Fetch& r) { return fetch(from, state, r, id); },
+          [&](const protocol::AuthRequest& r) { return authenticate(from, r, id); },
+          [&](const protocol::WhoRequest& r) {
+            // Sorting a room's names costs what the room's size does: paced
+            // like presence, and paid by the answer's bytes.
+            if (Outcome refused = presence_refused(state, id)) return refused;
+            return hub_.who(from, r, id);
+          },
       },
       request.body);
+}
+
+// A fresh token for the same user: the connection stays open past the old
+// token's end, with the new token's rooms.
+RequestHandler::Outcome RequestHandler::authenticate(Participant& from,
+                                                     const protocol::AuthRequest& request,
+                                                     const protocol::RequestId& id) {
+  if (!auth_.enabled())
+    return protocol::Error{ErrorCode::bad_request, "authentication is off on this server", id};
+  auto checked = auth_.check(request.token);
+  if (auto* why = std::get_if<std::string>(&checked))
+    return protocol::Error{ErrorCode::forbidden, "token refused: " + *why, id};
+  GrantPtr grant = std::get<GrantPtr>(std::move(checked));
+  if (grant->name != from.name)
+    return protocol::Error{ErrorCode::forbidden,
+                           "that token is " + grant->name + "'s, this connection is " + from.name,
+                           id};
+  auth_.grant(from, grant);
+  hub_.send(from, protocol::Authenticated{grant->name, grant->expires, id});
+  return std::nullopt;
 }
 
 RequestHandler::Outcome RequestHandler::presence_refused(ClientState& state,

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/protocol.hpp"
+#include "server/auth/authenticator.hpp"
 #include "server/chat/client_state.hpp"
 #include "server/chat/hub.hpp"
 #include "server/chat/reminder_queue.hpp"
@@ -22,11 +23,12 @@ namespace loopchat {
 
 class RequestHandler {
  public:
-  RequestHandler(const Config& config, Metrics& metrics, Hub& hub, ReminderQueue& reminders,
-                 Fetcher& fetcher, const LoopLagMonitor& lag)
+  RequestHandler(const Config& config, Metrics& metrics, Hub& hub, Authenticator& auth,
+                 ReminderQueue& reminders, Fetcher& fetcher, const LoopLagMonitor& lag)
       : config_(config),
         metrics_(metrics),
         hub_(hub),
+        auth_(auth),
         reminders_(reminders),
         fetcher_(fetcher),
         lag_(lag) {}
@@ -54,6 +56,8 @@ class RequestHandler {
               const protocol::RequestId& id);
   // join, leave and nick: refused beyond the connection's presence rate.
   Outcome presence_refused(ClientState& state, const protocol::RequestId& id);
+  Outcome authenticate(Participant& from, const protocol::AuthRequest& request,
+                       const protocol::RequestId& id);
   Outcome remind(Participant& from, const protocol::Remind& request, const protocol::RequestId& id);
   Outcome fetch(Participant& from, ClientState& state, const protocol::Fetch& request,
                 const protocol::RequestId& id);
@@ -64,6 +68,7 @@ class RequestHandler {
   const Config& config_;
   Metrics& metrics_;
   Hub& hub_;
+  Authenticator& auth_;
   ReminderQueue& reminders_;
   Fetcher& fetcher_;
   const LoopLagMonitor& lag_;

@@ -48,6 +48,19 @@ struct HistorySlice {
   std::string epoch;  // as in Engine::RoomView
 };
 
+// A `who` request: names after `after` (in byte order), at most `limit`.
+struct WhoQuery {
+  std::optional<std::string> after;
+  std::size_t limit = 0;
+};
+struct WhoSlice {
+  std::vector<std::string> names;  // in order, each once
+  bool truncated = false;          // more follow: ask again after the last
+};
+// The page of `names` (any order, repeats allowed) that `query` asks for:
+// O(n log n) in the room's size.
+WhoSlice page_of_names(std::vector<std::string> names, const WhoQuery& query);
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -106,6 +119,12 @@ class Engine {
   using HistoryAnswer = std::function<void(HistorySlice&&)>;
   virtual void read_history(const std::string& room, const HistoryQuery& query, Participant& asker,
                             HistoryAnswer answer) = 0;
+
+  // The names of a room's members (`here`: its local members, or null). The
+  // answer comes once, now or later, never after forget(asker).
+  using WhoAnswer = std::function<void(WhoSlice&&)>;
+  virtual void who(const std::string& room, const Room* here, const WhoQuery& query,
+                   Participant& asker, WhoAnswer answer) = 0;
 
   // The participant is going (it has left its rooms): its name is free
   // again, and nothing of the engine may refer to it after.

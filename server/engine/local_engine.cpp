@@ -174,6 +174,14 @@ void LocalEngine::read_history(const std::string& room, const HistoryQuery& quer
   answer(std::move(slice));
 }
 
+void LocalEngine::who(const std::string&, const Room* here, const WhoQuery& query, Participant&,
+                      WhoAnswer answer) {
+  std::vector<std::string> names;
+  if (here != nullptr)
+    for (const Participant* member : here->members()) names.push_back(member->name);
+  answer(page_of_names(std::move(names), query));
+}
+
 std::string LocalEngine::degraded() const {
   return store_ == nullptr ? std::string() : store_->degraded();
 }

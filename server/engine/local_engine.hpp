@@ -36,6 +36,8 @@ class LocalEngine final : public Engine {
   }
   void read_history(const std::string& room, const HistoryQuery& query, Participant& asker,
                     HistoryAnswer answer) override;
+  void who(const std::string&, const Room* here, const WhoQuery& query, Participant&,
+           WhoAnswer answer) override;
   void forget(Participant&) override {}  // every answer is given at once
   void close_room(const std::string& room) override;
   std::string guest_name_prefix() const override { return "guest-"; }

@@ -528,6 +528,21 @@ void RedisEngine::read_history(const std::string& room, const HistoryQuery& quer
   });
 }
 
+// The room's members on every node: its member hash's names.
+void RedisEngine::who(const std::string& room, const Room*, const WhoQuery& query,
+                      Participant& asker, WhoAnswer answer) {
+  commands_.command({"HKEYS", key(room, "members")},
+                    [alive = token(asker), query, answer = std::move(answer)](
+                        const redisReply* reply, std::string_view) {
+                      if (alive.expired()) return;
+                      std::vector<std::string> names;
+                      if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY)
+                        for (std::size_t i = 0; i < reply->elements; ++i)
+                          names.push_back(reply_string(reply->element[i]));
+                      answer(page_of_names(std::move(names), query));
+                    });
+}
+
 // Every --redis-node-ttl-ms / 4: the lease, the cluster's totals, and a
 // reap of one node whose lease ran out.
 void RedisEngine::heartbeat() {

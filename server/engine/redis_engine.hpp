@@ -53,6 +53,8 @@ class RedisEngine final : public Engine {
   Totals totals(const Totals& here) const override;
   void read_history(const std::string& room, const HistoryQuery& query, Participant& asker,
                     HistoryAnswer answer) override;
+  void who(const std::string& room, const Room* here, const WhoQuery& query, Participant& asker,
+           WhoAnswer answer) override;
   void forget(Participant& participant) override;
   void close_room(const std::string&) override {}
   // guest-NODE-: NODE from one INCR of loopchat:nodes when the node started.

@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "server/auth/forwarded_for.hpp"
 #include "server/chat/request_handler.hpp"
 #include "server/ops/graceful_shutdown.hpp"
 #include "server/ops/log.hpp"
@@ -193,15 +194,26 @@ void Connection::answer_request() {
   }
 }
 
-// Answers an upgrade the server will not take: wrong path, full, shutting down.
+// Answers an upgrade the server will not take: wrong path, shutting down, a
+// foreign page, no valid token, full.
 bool Connection::refuse_upgrade() {
-  auto refuse = [this](int status, const char* body) {
+  auto refuse = [this](int status, std::string body) {
     ++server_.metrics.handshakes_rejected;
-    answer_http({.status = status, .body = body});
+    answer_http({.status = status, .body = std::move(body)});
     return true;
   };
-  if (request_path(request_->request()) != "/ws") return refuse(404, "WebSocket endpoint is /ws\n");
+  const HttpRequest& request = request_->request();
+  if (request_path(request) != "/ws") return refuse(404, "WebSocket endpoint is /ws\n");
   if (server_.shutting_down) return refuse(503, "server shutting down\n");
+  if (!server_.origins.allows(request.get_header("Origin"), request.get_header("Host")))
+    return refuse(403, "origin not allowed: " + request.get_header("Origin") + "\n");
+  source_ =
+      forwarded_client(source_, request.get_header("X-Forwarded-For"), server_.trusted_proxies);
+  if (server_.auth.enabled()) {
+    auto checked = server_.auth.check(upgrade_token(request));
+    if (auto* why = std::get_if<std::string>(&checked)) return refuse(401, *why + "\n");
+    grant = std::get<GrantPtr>(std::move(checked));
+  }
   // Connections still in their handshake are bounded by --max-handshakes.
   if (server_.metrics.connections_open >= server_.config.max_connections) {
     server_.metrics.count_limit(Limit::connections);
@@ -226,6 +238,7 @@ void Connection::upgrade() {
   ++server_.metrics.connections_open;
   server_.per_source.opened(source_);
   server_.deadlines.set(*this, DeadlineLanes::ping_interval);
+  if (grant) server_.auth.grant(*this, grant);  // closed when it runs out
   server_.hub.connect(*this);
 }
 
@@ -424,6 +437,7 @@ void Connection::finish() {
     established_ = false;
   }
   server_.requests.forget(*this);
+  server_.auth.forget(*this);
   server_.connections.erase(this);
   if (server_.shutting_down && server_.connections.empty() && server_.on_drained)
     server_.on_drained();

@@ -60,6 +60,7 @@ class Connection final : public Participant,
 
   void deliver(const FramePtr& frame) override;
   std::size_t send_room() const override;
+  void end(std::uint16_t code, std::string_view reason) override { close(code, reason); }
   // Starts the close handshake; a connection still in its handshake is dropped.
   void close(std::uint16_t code, std::string_view reason);
   // Closes the socket at once (shutdown past its drain timeout).

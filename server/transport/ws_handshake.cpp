@@ -42,6 +42,24 @@ std::string_view request_path(const HttpRequest& request) {
   return target.substr(0, target.find('?'));
 }
 
+std::string upgrade_token(const HttpRequest& request) {
+  const std::string& uri = request.get_uri();
+  std::size_t query = uri.find('?');
+  if (query != std::string::npos) {
+    std::string_view rest = std::string_view(uri).substr(query + 1);
+    while (!rest.empty()) {
+      std::string_view pair = rest.substr(0, rest.find('&'));
+      rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+      if (pair.starts_with("token=")) return std::string(pair.substr(6));  // base64url: no escapes
+    }
+  }
+  const std::string& authorization = request.get_header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (authorization.size() > bearer.size() && authorization.starts_with(bearer))
+    return authorization.substr(bearer.size());
+  return {};
+}
+
 std::string upgrade_answer(const HttpRequest& request) {
   // The accept key is websocketpp's (SHA-1 and base64 of the key and the GUID).
   static WsConfig::rng_type unused_rng;

@@ -43,6 +43,9 @@ UpgradeRequest classify_upgrade(const HttpRequest& request);
 
 // The request target's path, without the query.
 std::string_view request_path(const HttpRequest& request);
+// The token of an upgrade: `?token=` on the URL (what a browser can send),
+// else `Authorization: Bearer`; empty when neither.
+std::string upgrade_token(const HttpRequest& request);
 
 // `101 Switching Protocols` with the accept key for `request` (acceptable).
 std::string upgrade_answer(const HttpRequest& request);

@@ -51,7 +51,7 @@ class ChatClient {
   asio::awaitable<json> wait_for(const std::string& type);
   // The next error frame must carry `code`.
   asio::awaitable<json> expect_error(const std::string& code);
-  // Join and wait for `joined`.
+  // Join and wait for `joined` (presence frames before it are skipped).
   asio::awaitable<json> join(const std::string& room);
   // The connection must end with a close frame, then the server's TCP close;
   // returns the close code.

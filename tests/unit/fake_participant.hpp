@@ -25,6 +25,8 @@ class FakeParticipant : public Participant {
   }
   std::size_t send_room() const override { return room_bytes; }
   std::size_t room_bytes = 1024 * 1024;  // what send_room() answers
+  void end(std::uint16_t code, std::string_view) override { ended_with = code; }
+  std::uint16_t ended_with = 0;  // the close code end() was called with, if it was
 
   const std::string& label() const { return label_; }
 

@@ -34,7 +34,10 @@ namespace {
                              std::chrono::milliseconds) {});
   Fetcher fetcher(io, config.fetch, config.dns);
   LoopLagMonitor lag(io);
-  RequestHandler requests(config, metrics, hub, reminders, fetcher, lag);
+  Authenticator auth(io);
+  OriginPolicy origins({});
+  std::vector<Cidr> trusted_proxies;
+  RequestHandler requests(config, metrics, hub, auth, reminders, fetcher, lag);
   HttpRoutes http(metrics, hub, reminders, fetcher, lag);
   WriteFlusher flusher(io.get_executor());
   DeadlineLanes deadlines(io, {});
@@ -45,6 +48,9 @@ namespace {
                        .http = http,
                        .flusher = flusher,
                        .deadlines = deadlines,
+                       .auth = auth,
+                       .origins = origins,
+                       .trusted_proxies = trusted_proxies,
                        .connections = {},
                        .shutting_down = false,
                        .on_drained = {}};

@@ -53,7 +53,8 @@ class RequestHandlerTest : public ::testing::Test {
                              std::chrono::milliseconds) {}};
   Fetcher fetcher{io, config.fetch, config.dns};
   LoopLagMonitor lag{io};
-  RequestHandler handler{config, metrics, hub, reminders, fetcher, lag};
+  Authenticator auth{io};
+  RequestHandler handler{config, metrics, hub, auth, reminders, fetcher, lag};
   std::vector<std::unique_ptr<FakeParticipant>> people;
 };
 
