@@ -8,6 +8,8 @@
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const HISTORY_LIMIT = 100;
+  const WHO_PAGE = 200;          // names per `who` page
+  const MAX_NAMES_SHOWN = 1000;  // the member list stops there ("and more…")
   const MAX_ROWS_PER_ROOM = 1000;
   const NO_ROOM = '';
   // Request ids are copied into broadcasts, so make ours unlikely to collide with other pages'.
@@ -19,6 +21,7 @@
     nickForm: $('nick-form'), nick: $('nick'), nickError: $('nick-error'),
     rooms: $('rooms'), joinForm: $('join-form'), joinRoom: $('join-room'), joinError: $('join-error'),
     roomTitle: $('room-title'), roomMembers: $('room-members'), leave: $('leave'),
+    members: $('members'),
     log: $('log'), composer: $('composer'), input: $('input'),
   };
 
@@ -53,6 +56,8 @@
       name, pane,
       joined: false,       // server confirmed membership on this connection
       members: null,
+      names: new Set(),    // who is in it: a `who` after each join, then presence
+      namesComplete: true, // false while more names than MAX_NAMES_SHOWN
       lastSeq: 0,          // newest seq shown
       lastKey: '',         // msgKey of that message
       oldestSeq: 0,        // oldest seq shown: older pages are asked before it
@@ -78,8 +83,12 @@
   }
 
   // ------------------------------------------------------ connection ---
+  // A server with authentication wants a token: the page passes on the one
+  // in its own URL (?token=).
   function wsUrl() {
-    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+    const token = params.get('token');
+    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' +
+      (token ? '?token=' + encodeURIComponent(token) : '');
   }
 
   function setConn(kind, text) {
@@ -174,6 +183,7 @@
       case 'reminder': return onReminder(m, meta);
       case 'fetched': return onFetched(m, meta);
       case 'stats': return onStats(m, meta);
+      case 'who': return onWho(m);
       case 'error': return onError(m, meta);
       default: return undefined;
     }
@@ -207,6 +217,11 @@
   }
 
   function setMe(name) {
+    const before = state.me;
+    for (const r of state.rooms.values()) {  // the server tells the others, not us
+      if (before && r.names.delete(before)) r.names.add(name);
+    }
+    renderMembers();
     state.me = name;
     document.body.dataset.me = name;
     if (document.activeElement !== els.nick || !els.nick.value) els.nick.value = name;
@@ -267,8 +282,28 @@
     const r = state.rooms.get(m.room) || makeRoom(m.room);
     r.joined = true;
     r.members = Number.isFinite(m.members) ? m.members : r.members;
+    r.names = new Set();
+    r.namesComplete = true;
+    send({ type: 'who', room: r.name, limit: WHO_PAGE }, { kind: 'who', room: r.name });
     renderRooms();
     renderRoomHead();
+  }
+
+  // The member list: pages of `who` until the last one (or MAX_NAMES_SHOWN),
+  // kept current by presence afterwards.
+  function onWho(m) {
+    const r = state.rooms.get(m.room);
+    if (!r || !Array.isArray(m.names)) return;
+    for (const name of m.names) if (r.names.size < MAX_NAMES_SHOWN) r.names.add(String(name));
+    if (m.truncated && m.names.length > 0) {
+      if (r.names.size < MAX_NAMES_SHOWN) {
+        send({ type: 'who', room: r.name, limit: WHO_PAGE, after: String(m.names[m.names.length - 1]) },
+          { kind: 'who', room: r.name });
+      } else {
+        r.namesComplete = false;
+      }
+    }
+    if (r.name === state.current) renderMembers();
   }
 
   function onLeft(m) {
@@ -290,10 +325,20 @@
     const name = String(m.name);
     const old = m.old;
     let text;
-    if (m.event === 'join') { text = `${name} joined`; if (r.members !== null) r.members++; }
-    else if (m.event === 'leave') { text = `${name} left`; if (r.members !== null && r.members > 1) r.members--; }
-    else if (m.event === 'nick') text = old ? `${old} is now known as ${name}` : `a member is now known as ${name}`;
-    else return;
+    if (m.event === 'join') {
+      text = `${name} joined`;
+      if (r.members !== null) r.members++;
+      if (r.names.size < MAX_NAMES_SHOWN) r.names.add(name);
+    } else if (m.event === 'leave') {
+      text = `${name} left`;
+      if (r.members !== null && r.members > 1) r.members--;
+      r.names.delete(name);
+    } else if (m.event === 'nick') {
+      text = old ? `${old} is now known as ${name}` : `a member is now known as ${name}`;
+      if (old) r.names.delete(String(old));
+      r.names.add(name);
+    } else return;
+    if (r.name === state.current) renderMembers();
     const row = document.createElement('div');
     row.className = 'presence';
     row.dataset.room = m.room;
@@ -685,7 +730,27 @@
     if (r) r.unread = 0;
     renderRooms();
     renderRoomHead();
+    renderMembers();
     els.log.scrollTop = els.log.scrollHeight;
+  }
+
+  function renderMembers() {
+    const ul = els.members;
+    ul.replaceChildren();
+    const r = state.rooms.get(state.current);
+    if (!r) return;
+    for (const name of [...r.names].sort()) {
+      const li = document.createElement('li');
+      li.textContent = name;
+      if (name === state.me) li.className = 'me';
+      ul.appendChild(li);
+    }
+    if (!r.namesComplete) {
+      const li = document.createElement('li');
+      li.className = 'more';
+      li.textContent = 'and more…';
+      ul.appendChild(li);
+    }
   }
 
   function renderRooms() {

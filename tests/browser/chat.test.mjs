@@ -3,7 +3,7 @@
 //   LOOPCHAT_SERVER=build/server/loopchat-server node --test tests/browser/chat.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
@@ -564,6 +564,59 @@ test('a room whose last 100 messages exceed 1 MiB can be joined from the page', 
     assert.equal(closes, 0, 'the connection was never closed');
     assert.equal(await page.getByTestId('conn-state').getAttribute('data-state'), 'open');
     assert.deepEqual(errors, [], 'no script errors on the page');
+  } finally {
+    await ctx.close();
+    await stopServer(child);
+  }
+});
+
+// A server with authentication: each page is the user of the token in its
+// own URL, and the member list follows the room (who, then presence).
+test('a token in the page URL is its user, and the member list follows the room', {
+  timeout: 60000,
+}, async () => {
+  assert.ok(haveServer, `no server binary at ${serverBin} (set LOOPCHAT_SERVER)`);
+  const secret = path.join(dataRoot, 'secret');
+  fs.writeFileSync(secret, 'a browser-test secret of well over thirty-two bytes\n');
+  const mint = (sub) => {
+    const r = spawnSync(serverBin, ['token', '--secret-file', secret, '--sub', sub, '--rooms', 'team-*', '--ttl', '10m'],
+      { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const { child, port } = await startServer(0, ['--auth-secret-file', secret]);
+  const ctx = await (await launch()).newContext();
+  const ann = await ctx.newPage();
+  const bob = await ctx.newPage();
+  const errors = [];
+  for (const p of [ann, bob]) p.on('pageerror', (e) => errors.push(e.message));
+  const members = (page) => page.$$eval('[data-testid="members"] li', (list) => list.map((li) => li.textContent));
+  try {
+    await ann.goto(`http://127.0.0.1:${port}/?room=team-a&token=${mint('ann')}`);
+    await connected(ann);
+    await inRoom(ann, 'team-a');
+    assert.equal(await ann.evaluate(() => document.body.dataset.me), 'ann', 'the name is the token\'s');
+    await waitOrExplain(ann, () => [...document.querySelectorAll('[data-testid="members"] li')]
+      .map((li) => li.textContent).join(',') === 'ann', undefined, 'ann alone in the member list');
+
+    await bob.goto(`http://127.0.0.1:${port}/?room=team-a&token=${mint('bob')}`);
+    await inRoom(bob, 'team-a');
+    await waitOrExplain(bob, () => [...document.querySelectorAll('[data-testid="members"] li')]
+      .map((li) => li.textContent).join(',') === 'ann,bob', undefined, 'bob sees both (who)');
+    await waitOrExplain(ann, () => [...document.querySelectorAll('[data-testid="members"] li')]
+      .map((li) => li.textContent).join(',') === 'ann,bob', undefined, 'ann sees bob arrive (presence)');
+    await shot(ann, '07-members');
+
+    await bob.close();
+    await waitOrExplain(ann, () => [...document.querySelectorAll('[data-testid="members"] li')]
+      .map((li) => li.textContent).join(',') === 'ann', undefined, 'bob gone from ann\'s list');
+
+    // A room outside the token's: refused, and the page says so.
+    await type(ann, '/join secret');
+    await waitOrExplain(ann, () => /forbidden|does not let you/.test(document.querySelector('[data-testid="log"]').textContent),
+      undefined, 'the forbidden join explained');
+    assert.deepEqual(await members(ann), ['ann']);
+    assert.deepEqual(errors, [], 'no script errors on the pages');
   } finally {
     await ctx.close();
     await stopServer(child);
