@@ -99,6 +99,7 @@ Command parse_slash(std::string_view line) {
     std::string_view room = next_word(rest);
     if (!rest.empty()) return usage("/who [room]");
     if (room.empty()) return WhoCommand{};
+    if (room.starts_with('#')) room.remove_prefix(1);
     if (!protocol::valid_room_name(room)) return usage("/who [room]: a room name");
     return WhoCommand{std::string(room)};
   }

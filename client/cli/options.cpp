@@ -28,8 +28,7 @@ ParsedCli parse_options(int argc, char** argv) {
   app.get_formatter()->column_width(34);
   app.add_option("url", url, "Server WebSocket URL")->capture_default_str();
   app.add_option("-n,--name", name, "Nickname to ask for (1 to 32 characters)");
-  std::string token;
-  app.add_option("--token", token,
+  app.add_option("--token", o.token,
                  "A token for a server with authentication (loopchat-server token ...); your "
                  "name is then the token's");
   app.add_option("-r,--room", o.room, "Room to join first")->capture_default_str();
@@ -70,8 +69,6 @@ ParsedCli parse_options(int argc, char** argv) {
     return {std::nullopt, kExitUsage};
   }
   o.url = std::get<client::WsUrl>(parsed);
-  if (!token.empty())  // a JWT is base64url and dots: nothing to escape
-    o.url.path += (o.url.path.find('?') == std::string::npos ? "?token=" : "&token=") + token;
   if (app.count("--name") > 0) {
     if (!protocol::valid_nickname(name)) {
       std::cerr << "loopchat: bad nickname '" << name

@@ -11,6 +11,7 @@ namespace loopchat::cli {
 
 struct CliOptions {
   client::WsUrl url;  // ws://127.0.0.1:8080/ws by default
+  std::string token;  // --token: sent as ?token= on the upgrade, never shown
   std::optional<std::string> name;
   std::string room = "lobby";
   bool json = false;      // raw protocol frames on stdout, one per line

@@ -116,7 +116,11 @@ asio::awaitable<void> Session::connection_loop() {
   config.connect_timeout_ms = options_.connect_timeout_ms;
   while (!finished_) {
     ws_ = std::make_unique<client::WsClient>(executor_, config);
-    std::error_code ec = co_await ws_->connect(options_.url);
+    client::WsUrl target = options_.url;
+    if (!options_.token.empty())  // a JWT is base64url and dots: nothing to escape
+      target.path +=
+          (target.path.find('?') == std::string::npos ? "?token=" : "&token=") + options_.token;
+    std::error_code ec = co_await ws_->connect(target);
     if (finished_) break;
     std::string why;
     if (ec) {

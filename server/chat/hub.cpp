@@ -81,10 +81,16 @@ void Hub::leave_room(Participant& p, Room& room, Engine::RoomAnswer answer) {
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
 }
 
+// With authentication, the rooms a connection's token allows.
+Hub::Outcome Hub::outside_grant(const Participant& p, const std::string& room,
+                                const protocol::RequestId& id) const {
+  if (!p.grant || p.grant->allows(room)) return std::nullopt;
+  return failure(ErrorCode::forbidden, "your token does not let you into " + room, id);
+}
+
 Hub::Outcome Hub::join(Participant& p, const protocol::Join& request,
                        const protocol::RequestId& id) {
-  if (p.grant && !p.grant->allows(request.room))
-    return failure(ErrorCode::forbidden, "your token does not let you into " + request.room, id);
+  if (Outcome refused = outside_grant(p, request.room, id)) return refused;
   auto answer = [this, &p, id](const std::string& room, const Engine::RoomView& view) {
     send(p, protocol::Joined{room, view.members, id, view.epoch});
   };
@@ -161,6 +167,7 @@ Hub::Outcome Hub::post(Participant& p, const std::string& room_name, std::string
 
 Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& request,
                           const protocol::RequestId& id) {
+  if (Outcome refused = outside_grant(p, request.room, id)) return refused;
   // Within --history-answer-max-bytes, and leaving a quarter of the queue
   // for the traffic behind it: no client is closed as a slow consumer for
   // the size of its own answer.
@@ -186,8 +193,7 @@ Hub::Outcome Hub::history(Participant& p, const protocol::HistoryRequest& reques
 
 Hub::Outcome Hub::who(Participant& p, const protocol::WhoRequest& request,
                       const protocol::RequestId& id) {
-  if (p.grant && !p.grant->allows(request.room))
-    return failure(ErrorCode::forbidden, "your token does not let you into " + request.room, id);
+  if (Outcome refused = outside_grant(p, request.room, id)) return refused;
   auto here = rooms_.find(request.room);
   WhoQuery query{request.after, std::min<std::size_t>(request.limit.value_or(kWhoDefaultLimit),
                                                       config_.who_max_names)};

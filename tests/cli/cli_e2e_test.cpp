@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "client/cli/room_tracker.hpp"
@@ -94,6 +95,38 @@ TEST(CliScripted, PipeSessionIsAcknowledgedAndSeenByOthers) {
   EXPECT_EQ(count(cli->out(), "<scripter> three"), 2u) << cli->out();
   EXPECT_NE(cli->err().find("you are now known as scripter2"), std::string::npos) << cli->err();
   EXPECT_EQ(cli->out().find("\x1b["), std::string::npos) << "no colours into a pipe";
+}
+
+// With authentication the CLI is its token's user; /who lists the room.
+TEST(CliScripted, ATokenIsTheNameAndWhoListsTheRoom) {
+  TempDir dir;
+  std::ofstream(dir / "secret") << "a secret for the CLI test, longer than 32 bytes\n";
+  ServerProcess server({"--auth-secret-file", dir / "secret", "--quiet"});
+  CommandResult minted = run_command({LOOPCHAT_SERVER_BIN, "token", "--secret-file", dir / "secret",
+                                      "--sub", "ann", "--rooms", "team-*"});
+  ASSERT_EQ(minted.exit_code, 0) << minted.err;
+  std::string token = minted.out.substr(0, minted.out.find('\n'));
+  std::unique_ptr<CliProcess> cli;
+  run_async([&]() -> asio::awaitable<void> {
+    ChatClient bob(co_await asio::this_coro::executor);
+    CommandResult bobs = run_command(
+        {LOOPCHAT_SERVER_BIN, "token", "--secret-file", dir / "secret", "--sub", "bob"});
+    co_await bob.connect(server.port(), "/ws?token=" + bobs.out.substr(0, bobs.out.find('\n')));
+    co_await bob.join("team-a");
+    cli = std::make_unique<CliProcess>(
+        std::vector<std::string>{server.url(), "--token", token, "--room", "team-a"}, Mode::pipes);
+    cli->write("/who\nhello\n/join secret\n");
+    cli->close_input();
+    json m = co_await bob.wait_for("message");
+    EXPECT_EQ(m["from"], "ann") << "the token's name";
+  });
+  ASSERT_TRUE(cli);
+  cli->wait_exit();
+  EXPECT_NE(cli->out().find("in #team-a: ann, bob"), std::string::npos) << cli->out() << cli->err();
+  EXPECT_NE(cli->out().find("cannot join #secret: your token does not let you into secret"),
+            std::string::npos)
+      << cli->out();
+  EXPECT_EQ(cli->err().find(token), std::string::npos) << "the token is never shown";
 }
 
 TEST(CliScripted, JsonPrintsOneFramePerLine) {

@@ -85,8 +85,11 @@ TEST(Command, ParsesCommandsAndRejectsBadOnes) {
   EXPECT_EQ(remind.text, "tea is ready");
   EXPECT_EQ(std::get<FetchCommand>(parse_command("/fetch http://x/")).url, "http://x/");
   EXPECT_TRUE(std::holds_alternative<QuitCommand>(parse_command("/quit")));
-  for (const char* bad : {"/join", "/join bad room", "/join a/b", "/history x", "/more 0",
-                          "/more 1 2", "/remind soon x", "/remind 5", "/nick", "/frobnicate"})
+  EXPECT_FALSE(std::get<WhoCommand>(parse_command("/who")).room);
+  EXPECT_EQ(std::get<WhoCommand>(parse_command("/who #dev")).room, "dev");
+  for (const char* bad :
+       {"/join", "/join bad room", "/join a/b", "/history x", "/more 0", "/more 1 2",
+        "/remind soon x", "/remind 5", "/nick", "/frobnicate", "/who a b", "/who a/b"})
     EXPECT_FALSE(std::get<BadCommand>(parse_command(bad)).message.empty()) << bad;
   EXPECT_TRUE(std::get<BadCommand>(parse_command("   ")).message.empty());
   EXPECT_NE(help_text().find("/more"), std::string_view::npos);

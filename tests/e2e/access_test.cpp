@@ -139,6 +139,8 @@ TEST(Access, ATokensUserIsTheConnectionsNameAndItsRoomsTheOnlyOnes) {
     co_await laptop.expect_error("forbidden");
     laptop.send({{"type", "who"}, {"room", "secret"}});
     co_await laptop.expect_error("forbidden");
+    laptop.send({{"type", "history"}, {"room", "secret"}});
+    co_await laptop.expect_error("forbidden");
     co_await phone.join("team-blue");
     phone.send({{"type", "say"}, {"room", "team-blue"}, {"text", "from the phone"}});
     json m = co_await laptop.wait_for("message");
