@@ -11,6 +11,7 @@
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -91,6 +92,9 @@ struct WsClient::State : std::enable_shared_from_this<State> {
   }
 
   asio::ip::tcp::socket socket;
+  // wss://: TLS over `socket`, made for each connect.
+  std::unique_ptr<asio::ssl::context> tls_context;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;
   asio::steady_timer connect_timer;
   asio::steady_timer flush_timer;  // never expires: cancelled when the queue drains
   asio::steady_timer linger_timer;
@@ -115,6 +119,41 @@ struct WsClient::State : std::enable_shared_from_this<State> {
   std::error_code write_error;
   bool close_sent = false;
   bool released = false;  // the WsClient is gone: close once drained
+
+  // The byte stream: the socket, or TLS over it.
+  template <typename Buffers, typename Token>
+  auto write_all(const Buffers& buffers, Token&& token) {
+    if (tls) return asio::async_write(*tls, buffers, std::forward<Token>(token));
+    return asio::async_write(socket, buffers, std::forward<Token>(token));
+  }
+  template <typename Buffers, typename Token>
+  auto read_some(const Buffers& buffers, Token&& token) {
+    if (tls) return tls->async_read_some(buffers, std::forward<Token>(token));
+    return socket.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  // Starts TLS on the connected socket: SNI and the name check for `host`.
+  asio::awaitable<std::error_code> start_tls(const std::string& host) {
+    tls_context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    std::error_code ec;
+    if (config.tls_insecure) {
+      tls_context->set_verify_mode(asio::ssl::verify_none);
+    } else {
+      tls_context->set_verify_mode(asio::ssl::verify_peer);
+      if (config.tls_ca_file.empty())
+        tls_context->set_default_verify_paths(ec);
+      else
+        tls_context->load_verify_file(config.tls_ca_file, ec);
+      if (ec) co_return ec;
+    }
+    tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket, *tls_context);
+    if (!config.tls_insecure) tls->set_verify_callback(asio::ssl::host_name_verification(host));
+    std::error_code not_address;
+    asio::ip::make_address(host, not_address);
+    if (not_address) SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
+    auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
+    co_return hec;
+  }
 
   //--- writing
 
@@ -148,9 +187,8 @@ struct WsClient::State : std::enable_shared_from_this<State> {
     }
     std::swap(pending, writing);  // both keep their capacity
     write_in_flight = true;
-    asio::async_write(
-        socket, asio::buffer(writing),
-        [self = shared_from_this()](std::error_code ec, size_t) { self->on_written(ec); });
+    write_all(asio::buffer(writing),
+              [self = shared_from_this()](std::error_code ec, size_t) { self->on_written(ec); });
   }
 
   void on_written(std::error_code ec) {
@@ -205,14 +243,14 @@ struct WsClient::State : std::enable_shared_from_this<State> {
 
   void discard_until_eof() {
     if (!rbuf || rcap == 0) ensure_space(1);
-    socket.async_read_some(asio::buffer(rbuf.get(), rcap),
-                           [self = shared_from_this()](std::error_code ec, size_t) {
-                             if (ec) {
-                               self->close_now();
-                             } else {
-                               self->discard_until_eof();
-                             }
-                           });
+    read_some(asio::buffer(rbuf.get(), rcap),
+              [self = shared_from_this()](std::error_code ec, size_t) {
+                if (ec) {
+                  self->close_now();
+                } else {
+                  self->discard_until_eof();
+                }
+              });
   }
 
   void close_now() {
@@ -398,16 +436,16 @@ struct WsClient::State : std::enable_shared_from_this<State> {
     if (ipv6) request.push_back('[');
     request.append(url.host);
     if (ipv6) request.push_back(']');
-    if (url.port != 80) request += ":" + std::to_string(url.port);
+    if (url.port != (url.secure ? 443 : 80)) request += ":" + std::to_string(url.port);
     request += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: loopchat-client\r\n\r\n";
-    auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
+    auto [wec, written] = co_await write_all(asio::buffer(request), use_tuple);
     if (wec) co_return wec;
 
     rpos = rend = 0;
     for (;;) {
       ensure_space(1);
-      auto [ec, n] = co_await socket.async_read_some(
+      auto [ec, n] = co_await read_some(
           asio::buffer(rbuf.get() + rend, std::min(rcap - rend, kMaxHandshakeBytes)), use_tuple);
       if (ec) co_return ec;
       const size_t searched_from = rend >= 3 ? rend - 3 : 0;
@@ -425,8 +463,10 @@ struct WsClient::State : std::enable_shared_from_this<State> {
 
 //------------------------------------------------------------------------------
 
+WsClient::WsClient(asio::any_io_executor executor) : WsClient(std::move(executor), {}) {}
+
 WsClient::WsClient(asio::any_io_executor executor, WsClientConfig config)
-    : state_(std::make_shared<State>(std::move(executor), config)) {}
+    : state_(std::make_shared<State>(std::move(executor), std::move(config))) {}
 
 WsClient::~WsClient() {
   if (state_) state_->release();
@@ -499,6 +539,11 @@ asio::awaitable<std::error_code> WsClient::connect(const WsUrl& url,
     }
     if (!connected) co_return last;
     s->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    s->tls.reset();
+    if (url.secure) {
+      std::error_code tec = co_await s->start_tls(url.host);
+      if (tec) co_return tec;
+    }
     co_return co_await s->handshake(url);
   }();
   s->connecting = false;
@@ -577,8 +622,8 @@ asio::awaitable<void> WsClient::receive_into(WsMessage& out) {
     size_t need = 0;
     if (s->next_buffered(out, need)) co_return;
     s->ensure_space(need);
-    auto [ec, n] = co_await s->socket.async_read_some(
-        asio::buffer(s->rbuf.get() + s->rend, s->rcap - s->rend), use_tuple);
+    auto [ec, n] =
+        co_await s->read_some(asio::buffer(s->rbuf.get() + s->rend, s->rcap - s->rend), use_tuple);
     if (ec) {
       out.kind = WsMessage::Kind::error;
       out.error = ec;

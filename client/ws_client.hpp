@@ -47,11 +47,19 @@ struct WsClientConfig {
   // SO_RCVBUF before connecting (0: the kernel's autotuning). Tests of slow
   // consumers set it small so the server's queue, not the kernel, fills.
   int socket_receive_buffer_bytes = 0;
+  // wss://: the certificate is checked against the system's roots, or the
+  // CA file given, and the URL's host; `tls_insecure` skips the check.
+  std::string tls_ca_file;
+  bool tls_insecure = false;
 };
 
 class WsClient {
  public:
-  explicit WsClient(asio::any_io_executor executor, WsClientConfig config = {});
+  // Two constructors, not a default argument: a WsClientConfig (it holds a
+  // string) made as a default argument inside a coroutine is freed wrongly
+  // by GCC 12.
+  explicit WsClient(asio::any_io_executor executor);
+  WsClient(asio::any_io_executor executor, WsClientConfig config);
   // Lets queued bytes (a close frame) drain in the background, bounded by
   // close_linger_ms. No connect/receive/flush of this client may be pending.
   ~WsClient();

@@ -23,7 +23,7 @@ bool valid_host_char(char c) {
 
 std::string WsUrl::text() const {
   const bool ipv6 = host.find(':') != std::string::npos;
-  std::string out = "ws://";
+  std::string out = secure ? "wss://" : "ws://";
   if (ipv6) out.push_back('[');
   out.append(host);
   if (ipv6) out.push_back(']');
@@ -43,13 +43,11 @@ std::variant<WsUrl, std::string> WsUrl::parse_or_error(std::string_view url) {
   std::string quoted(1, '\'');  // in steps: GCC 12 warns falsely (-Wrestrict) on "'" + s
   quoted.append(url);
   quoted.push_back('\'');
-  if (starts_with_nocase(url, "wss://")) {
-    return "unsupported URL " + quoted + ": wss:// (TLS) is not supported, use ws://";
+  const bool secure = starts_with_nocase(url, "wss://");
+  if (!secure && !starts_with_nocase(url, "ws://")) {
+    return "bad URL " + quoted + ": expected ws://host[:port][/path] or wss://";
   }
-  if (!starts_with_nocase(url, "ws://")) {
-    return "bad URL " + quoted + ": expected ws://host[:port][/path]";
-  }
-  std::string_view rest = url.substr(5);
+  std::string_view rest = url.substr(secure ? 6 : 5);
   const size_t path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
   std::string_view path = path_start == std::string_view::npos ? "" : rest.substr(path_start);
@@ -67,6 +65,8 @@ std::variant<WsUrl, std::string> WsUrl::parse_or_error(std::string_view url) {
   }
 
   WsUrl out;
+  out.secure = secure;
+  if (secure) out.port = 443;
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');

@@ -1,4 +1,5 @@
-// A parsed ws:// URL: the only scheme the client speaks (no TLS).
+// A parsed ws:// or wss:// URL (wss: TLS, as a reverse proxy in front of
+// loopchat serves it).
 #pragma once
 
 #include <cstdint>
@@ -10,11 +11,12 @@
 namespace loopchat::client {
 
 struct WsUrl {
-  std::string host;  // a name, an IPv4 address, or an IPv6 address without brackets
-  uint16_t port = 80;
+  std::string host;        // a name, an IPv4 address, or an IPv6 address without brackets
+  uint16_t port = 80;      // 443 for wss:// unless given
   std::string path = "/";  // as given (with any query), "/" when empty
+  bool secure = false;     // wss://
 
-  // "ws://host:port/path", with brackets around IPv6 addresses.
+  // "ws://host:port/path" (or wss://), with brackets around IPv6 addresses.
   std::string text() const;
 
   static std::optional<WsUrl> parse(std::string_view url);

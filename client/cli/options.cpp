@@ -28,6 +28,11 @@ ParsedCli parse_options(int argc, char** argv) {
   app.get_formatter()->column_width(34);
   app.add_option("url", url, "Server WebSocket URL")->capture_default_str();
   app.add_option("-n,--name", name, "Nickname to ask for (1 to 32 characters)");
+  app.add_option("--ca-file", o.ca_file,
+                 "wss://: trust this CA certificate (PEM) instead of the system's")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure", o.insecure,
+               "wss://: do not check the server's certificate (testing only)");
   app.add_option("--token", o.token,
                  "A token for a server with authentication (loopchat-server token ...); your "
                  "name is then the token's");

@@ -10,8 +10,10 @@
 namespace loopchat::cli {
 
 struct CliOptions {
-  client::WsUrl url;  // ws://127.0.0.1:8080/ws by default
-  std::string token;  // --token: sent as ?token= on the upgrade, never shown
+  client::WsUrl url;      // ws://127.0.0.1:8080/ws by default
+  std::string token;      // --token: sent as ?token= on the upgrade, never shown
+  std::string ca_file;    // --ca-file: wss:// trusts this CA
+  bool insecure = false;  // --insecure: wss:// checks no certificate
   std::optional<std::string> name;
   std::string room = "lobby";
   bool json = false;      // raw protocol frames on stdout, one per line

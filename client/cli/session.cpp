@@ -114,6 +114,8 @@ asio::awaitable<void> Session::input_loop() {
 asio::awaitable<void> Session::connection_loop() {
   client::WsClientConfig config;
   config.connect_timeout_ms = options_.connect_timeout_ms;
+  config.tls_ca_file = options_.ca_file;
+  config.tls_insecure = options_.insecure;
   while (!finished_) {
     ws_ = std::make_unique<client::WsClient>(executor_, config);
     client::WsUrl target = options_.url;

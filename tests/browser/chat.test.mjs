@@ -622,3 +622,66 @@ test('a token in the page URL is its user, and the member list follows the room'
     await stopServer(child);
   }
 });
+
+// wss:// as deployed (docs/deploy.md): Debian's nginx does TLS with a
+// self-signed certificate in front of loopchat, from tests/support/nginx.conf.in.
+async function startNginx(upstreamPort) {
+  const prefix = fs.mkdtempSync(path.join(dataRoot, 'nginx-'));
+  fs.mkdirSync(path.join(prefix, 'tmp'));
+  const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', path.join(prefix, 'key.pem'), '-out', path.join(prefix, 'cert.pem')], { encoding: 'utf8' });
+  assert.equal(cert.status, 0, `openssl (tools/setup --test installs it): ${cert.stderr}`);
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const conf = fs.readFileSync(path.join(repoRoot, 'tests', 'support', 'nginx.conf.in'), 'utf8')
+    .replaceAll('@PREFIX@', prefix).replaceAll('@PORT@', String(port))
+    .replaceAll('@UPSTREAM@', String(upstreamPort))
+    .replaceAll('@USER@', process.getuid() === 0 ? 'user root;' : '');
+  fs.writeFileSync(path.join(prefix, 'nginx.conf'), conf);
+  const child = spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e',
+    path.join(prefix, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  servers.add(child);
+  child.on('exit', () => servers.delete(child));
+  const spawnFailed = new Promise((_, reject) => child.on('error', (e) => reject(new Error(`nginx (tools/setup --test installs it): ${e.message}`))));
+  for (let i = 0; i < 200; i++) {
+    const up = await Promise.race([spawnFailed, new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    })]);
+    if (up) return { child, port };
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('nginx did not listen');
+}
+
+test('the page chats over wss:// through nginx', { timeout: 60000 }, async () => {
+  assert.ok(haveServer, `no server binary at ${serverBin} (set LOOPCHAT_SERVER)`);
+  const { child, port } = await startServer(0, ['--trusted-proxy', '127.0.0.1/32']);
+  const nginx = await startNginx(port);
+  const ctx = await (await launch()).newContext({ ignoreHTTPSErrors: true });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  try {
+    await page.goto(`https://127.0.0.1:${nginx.port}/?room=tls`);
+    await connected(page);
+    await inRoom(page, 'tls');
+    assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith(`wss://127.0.0.1:${nginx.port}/ws`)),
+      `the page's socket is wss through nginx: ${JSON.stringify(sockets)}`);
+    await type(page, 'over tls');
+    await msgRow(page, await page.evaluate(() => document.body.dataset.me), 'over tls').waitFor({ timeout: WAIT });
+    await shot(page, '08-wss');
+    assert.deepEqual(errors, [], 'no script errors on the page');
+  } finally {
+    await ctx.close();
+    await stopServer(nginx.child);
+    await stopServer(child);
+  }
+});

@@ -11,6 +11,7 @@
 #include "tests/cli/cli_process.hpp"
 #include "tests/cli/fixed_port_server.hpp"
 #include "tests/support/chat_client.hpp"
+#include "tests/support/nginx_process.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -127,6 +128,31 @@ TEST(CliScripted, ATokenIsTheNameAndWhoListsTheRoom) {
             std::string::npos)
       << cli->out();
   EXPECT_EQ(cli->err().find(token), std::string::npos) << "the token is never shown";
+}
+
+// wss:// as deployed: nginx does TLS in front of loopchat (docs/deploy.md).
+TEST(CliTls, ChatsOverWssThroughNginxAndChecksTheCertificate) {
+  ServerProcess server({"--quiet", "--trusted-proxy", "127.0.0.1/32"});
+  NginxProcess nginx(server.port());
+  // The message comes back from the server through nginx: the echo shows it.
+  CliProcess trusted({nginx.url(), "--ca-file", nginx.certificate(), "--room", "tls"}, Mode::pipes);
+  trusted.write("through nginx\n/history\n");
+  trusted.close_input();
+  EXPECT_EQ(trusted.wait_exit(), 0) << trusted.err();
+  EXPECT_EQ(count(trusted.out(), "> through nginx"), 2u) << "live, then in the history\n"
+                                                         << trusted.out();
+  // The certificate is self-signed: not trusted without --ca-file...
+  CliProcess untrusted({nginx.url(), "--reconnect-attempts", "0"}, Mode::pipes);
+  untrusted.close_input();
+  EXPECT_EQ(untrusted.wait_exit(), 3) << untrusted.err();
+  EXPECT_NE(untrusted.err().find("certificate verify failed"), std::string::npos)
+      << untrusted.err();
+  // ...unless the check is turned off.
+  CliProcess insecure({nginx.url(), "--insecure"}, Mode::pipes);
+  insecure.write("/stats\n");
+  insecure.close_input();
+  EXPECT_EQ(insecure.wait_exit(), 0) << insecure.err();
+  EXPECT_NE(insecure.out().find("server stats"), std::string::npos) << insecure.out();
 }
 
 TEST(CliScripted, JsonPrintsOneFramePerLine) {

@@ -39,11 +39,17 @@ TEST(WsUrl, ParsesBracketedIpv6) {
   EXPECT_EQ(url->text(), "ws://[::1]:9000/ws");
 }
 
-TEST(WsUrl, RejectsWssWithAClearMessage) {
-  auto result = WsUrl::parse_or_error("wss://example.org/ws");
-  ASSERT_TRUE(std::holds_alternative<std::string>(result));
-  EXPECT_NE(std::get<std::string>(result).find("wss://"), std::string::npos);
-  EXPECT_NE(std::get<std::string>(result).find("not supported"), std::string::npos);
+TEST(WsUrl, WssIsTlsOn443UnlessGiven) {
+  auto url = WsUrl::parse("wss://example.org/ws?token=t");
+  ASSERT_TRUE(url);
+  EXPECT_TRUE(url->secure);
+  EXPECT_EQ(url->port, 443);
+  EXPECT_EQ(url->path, "/ws?token=t");
+  EXPECT_EQ(url->text(), "wss://example.org:443/ws?token=t");
+  auto other = WsUrl::parse("WSS://127.0.0.1:8443/ws");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->port, 8443);
+  EXPECT_FALSE(WsUrl::parse("ws://example.org/")->secure);
 }
 
 TEST(WsUrl, RejectsGarbage) {

@@ -30,8 +30,10 @@ void run_async(const std::function<asio::awaitable<void>()>& body,
   }
 }
 
+ChatClient::ChatClient(asio::any_io_executor executor) : ws_(std::move(executor)) {}
+
 ChatClient::ChatClient(asio::any_io_executor executor, client::WsClientConfig config)
-    : ws_(std::move(executor), config) {}
+    : ws_(std::move(executor), std::move(config)) {}
 
 asio::awaitable<std::string> ChatClient::connect(std::uint16_t port, const std::string& path) {
   client::WsUrl url{"127.0.0.1", port, path};

@@ -36,7 +36,9 @@ void run_async(const std::function<asio::awaitable<void>()>& body,
 
 class ChatClient {
  public:
-  explicit ChatClient(asio::any_io_executor executor, client::WsClientConfig config = {});
+  // No default argument for the config: see WsClient's constructors.
+  explicit ChatClient(asio::any_io_executor executor);
+  ChatClient(asio::any_io_executor executor, client::WsClientConfig config);
 
   // Connects and reads the welcome; returns the assigned name.
   asio::awaitable<std::string> connect(std::uint16_t port, const std::string& path = "/ws");

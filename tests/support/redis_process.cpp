@@ -18,18 +18,6 @@
 namespace loopchat::test {
 namespace {
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // One request, one reply read until it is complete enough to return (a
 // line, or what arrives within the timeout for multi-line replies).
 std::string round_trip(std::uint16_t port, const std::string& request) {
@@ -50,7 +38,7 @@ std::string round_trip(std::uint16_t port, const std::string& request) {
 
 }  // namespace
 
-RedisProcess::RedisProcess(std::uint16_t port) : port_(port == 0 ? free_port() : port) {
+RedisProcess::RedisProcess(std::uint16_t port) : port_(port == 0 ? free_loopback_port() : port) {
   std::string port_text = std::to_string(port_);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");

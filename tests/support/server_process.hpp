@@ -66,6 +66,9 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A loopback port that was free a moment ago (for servers that need one given).
+std::uint16_t free_loopback_port();
+
 // A blocking TCP connection to 127.0.0.1:port; -1 when refused.
 int connect_loopback(std::uint16_t port);
 
