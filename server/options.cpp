@@ -15,6 +15,7 @@ ParsedOptions parse_options(int argc, char** argv) {
                "loopchat-server"};
   app.option_defaults()->always_capture_default();
   app.get_formatter()->column_width(40);
+  app.footer("Tokens for --auth-secret-file: loopchat-server token --help");
 
   app.add_option("--bind", c.bind_address, "Address to listen on");
   app.add_option("--port", c.port, "TCP port (0 picks a free one)");
