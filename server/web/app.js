@@ -977,6 +977,12 @@
     if (!state.open) { showNickError('Not connected — try again when connected.'); return; }
     requestNick(name, false);
   });
+  // With a token the name is the token's: nothing to change here.
+  if (params.get('token')) {
+    els.nick.readOnly = true;
+    els.nick.title = 'Your name comes from your sign-in token.';
+    for (const b of els.nickForm.querySelectorAll('button')) b.disabled = true;
+  }
   els.nick.addEventListener('input', () => showNickError(''));
   els.nick.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') { els.nick.value = state.me; showNickError(''); }

@@ -596,6 +596,7 @@ test('a token in the page URL is its user, and the member list follows the room'
     await connected(ann);
     await inRoom(ann, 'team-a');
     assert.equal(await ann.evaluate(() => document.body.dataset.me), 'ann', 'the name is the token\'s');
+    assert.equal(await ann.getByTestId('nick').getAttribute('readonly'), '', 'and cannot be changed on the page');
     await waitOrExplain(ann, () => [...document.querySelectorAll('[data-testid="members"] li')]
       .map((li) => li.textContent).join(',') === 'ann', undefined, 'ann alone in the member list');
 
