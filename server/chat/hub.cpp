@@ -81,7 +81,6 @@ void Hub::leave_room(Participant& p, Room& room, Engine::RoomAnswer answer) {
   if (room.empty()) room.empty_position = empty_rooms_.insert(empty_rooms_.end(), &room);
 }
 
-// With authentication, the rooms a connection's token allows.
 Hub::Outcome Hub::outside_grant(const Participant& p, const std::string& room,
                                 const protocol::RequestId& id) const {
   if (!p.grant || p.grant->allows(room)) return std::nullopt;
@@ -133,8 +132,11 @@ Hub::Outcome Hub::nick(Participant& p, const protocol::Nick& request,
     return failure(ErrorCode::name_taken, request.name + " is taken", id);
   engine_.claim_name(p, request.name, id,
                      [this, &p, name = request.name](std::optional<protocol::Error> refused) {
-                       if (refused) return send(p, *refused);
-                       rename(p, name);
+                       if (!refused) return rename(p, name);
+                       // Answered by the engine, maybe later: counted here, as the
+                       // request handler counts the errors it answers.
+                       metrics_.count_error(refused->code);
+                       send(p, *refused);
                      });
   return std::nullopt;
 }

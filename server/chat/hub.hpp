@@ -68,9 +68,10 @@ class Hub {
   Room* open_room(const std::string& name);  // nullptr when the room limit is reached
   void evict(Room& room);                    // an empty room
   void leave_room(Participant& p, Room& room, Engine::RoomAnswer answer);
-  void rename(Participant& p, const std::string& name);
+  void rename(Participant& p, const std::string& name);  // a name the engine let p claim
+  // forbidden when p's token does not allow the room (authentication on).
   Outcome outside_grant(const Participant& p, const std::string& room,
-                        const protocol::RequestId& id) const;  // a name the engine let p claim
+                        const protocol::RequestId& id) const;
   void announce(Room& room, const protocol::Presence& presence, const Participant* except);
   std::string next_guest_name();
 

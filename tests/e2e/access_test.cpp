@@ -190,31 +190,33 @@ TEST(Access, BrowserPagesOfOtherOriginsAreRefusedInOpenModeToo) {
   EXPECT_EQ(upgrade(server.port(), "/ws")->status, 101) << "no Origin: not a browser page";
 }
 
+// One connection per address, loopback no longer exempt from it, and
+// X-Forwarded-For believed from `trusted`.
+std::unique_ptr<ServerProcess> one_per_address(const std::string& trusted) {
+  return std::make_unique<ServerProcess>(
+      std::vector<std::string>{"--quiet", "--max-connections-per-ip", "1", "--per-ip-exempt",
+                               "192.0.2.255/32", "--trusted-proxy", trusted});
+}
+
+std::unique_ptr<Upgrade> forwarded_for(const ServerProcess& server, const std::string& client) {
+  return upgrade(server.port(), "/ws", "X-Forwarded-For: " + client + "\r\n");
+}
+
 TEST(Access, XForwardedForCountsOnlyFromATrustedProxy) {
-  // One connection per address, and loopback no longer exempt from it.
-  std::vector<std::string> limits = {"--quiet", "--max-connections-per-ip", "1", "--per-ip-exempt",
-                                     "192.0.2.255/32"};
-  {
-    std::vector<std::string> args = limits;
-    args.insert(args.end(), {"--trusted-proxy", "127.0.0.0/8"});
-    ServerProcess behind_proxy(args);
-    auto first = upgrade(behind_proxy.port(), "/ws", "X-Forwarded-For: 203.0.113.7\r\n");
-    EXPECT_EQ(first->status, 101);
-    auto same = upgrade(behind_proxy.port(), "/ws", "X-Forwarded-For: 203.0.113.7\r\n");
-    EXPECT_EQ(same->status, 503) << "the forwarded address is the one limited";
-    EXPECT_EQ(same->body, "too many connections from your address");
-    auto other = upgrade(behind_proxy.port(), "/ws", "X-Forwarded-For: 203.0.113.8\r\n");
-    EXPECT_EQ(other->status, 101) << "another client behind the same proxy";
-  }
-  {
-    std::vector<std::string> args = limits;
-    args.insert(args.end(), {"--trusted-proxy", "10.0.0.0/8"});
-    ServerProcess not_trusted(args);
-    auto first = upgrade(not_trusted.port(), "/ws", "X-Forwarded-For: 203.0.113.7\r\n");
-    EXPECT_EQ(first->status, 101);
-    auto spoofed = upgrade(not_trusted.port(), "/ws", "X-Forwarded-For: 203.0.113.8\r\n");
-    EXPECT_EQ(spoofed->status, 503) << "an untrusted peer's header is ignored: both are 127.0.0.1";
-  }
+  auto behind_proxy = one_per_address("127.0.0.0/8");
+  auto first = forwarded_for(*behind_proxy, "203.0.113.7");
+  EXPECT_EQ(first->status, 101);
+  auto same = forwarded_for(*behind_proxy, "203.0.113.7");
+  EXPECT_EQ(same->status, 503) << "the forwarded address is the one limited";
+  EXPECT_EQ(same->body, "too many connections from your address");
+  auto other = forwarded_for(*behind_proxy, "203.0.113.8");
+  EXPECT_EQ(other->status, 101) << "another client behind the same proxy";
+
+  auto not_trusted = one_per_address("10.0.0.0/8");
+  auto untrusted_first = forwarded_for(*not_trusted, "203.0.113.7");
+  EXPECT_EQ(untrusted_first->status, 101);
+  auto spoofed = forwarded_for(*not_trusted, "203.0.113.8");
+  EXPECT_EQ(spoofed->status, 503) << "an untrusted peer's header is ignored: both are 127.0.0.1";
 }
 
 TEST(Access, TokenCommandAndSecretFileErrorsAreOneLine) {
