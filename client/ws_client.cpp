@@ -262,6 +262,33 @@ struct WsClient::State : std::enable_shared_from_this<State> {
 
   //--- reading
 
+  // receive_each: parse what is buffered, then read again.
+  std::function<void(WsMessage&)> on_message;
+  WsMessage each_message;
+
+  void read_each() {
+    size_t need = 0;
+    while (!finished && next_buffered(each_message, need)) {
+      on_message(each_message);
+      if (finished) return;  // that was the close or the error
+    }
+    if (finished) return;
+    ensure_space(need);
+    read_some(asio::buffer(rbuf.get() + rend, rcap - rend),
+              [self = shared_from_this()](std::error_code ec, size_t n) {
+                if (ec) {
+                  self->finished = true;
+                  self->each_message.kind = WsMessage::Kind::error;
+                  self->each_message.error = ec;
+                  self->each_message.close_code = 1006;
+                  self->on_message(self->each_message);
+                  return;
+                }
+                self->rend += n;
+                self->read_each();
+              });
+  }
+
   // Makes room for `need` contiguous bytes from rpos and some free space.
   void ensure_space(size_t need) {
     if (rpos == rend) rpos = rend = 0;
@@ -633,6 +660,19 @@ asio::awaitable<void> WsClient::receive_into(WsMessage& out) {
     }
     s->rend += n;
   }
+}
+
+void WsClient::receive_each(std::function<void(WsMessage&)> on_message) {
+  auto& s = *state_;
+  s.on_message = std::move(on_message);
+  if (s.finished || !s.rbuf) {
+    s.each_message.kind = WsMessage::Kind::error;
+    s.each_message.error = WsErrc::closed;
+    s.each_message.close_code = 1006;
+    s.on_message(s.each_message);
+    return;
+  }
+  s.read_each();
 }
 
 bool WsClient::try_receive(WsMessage& out) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,12 @@ class WsClient {
   // A message from the bytes already read, without I/O; false when none is
   // complete. Lets a reader drain a batch after one receive_into.
   bool try_receive(WsMessage& out);
+  // The same messages as receive(), each passed to `on_message` as it is
+  // parsed, until the close or the error that ends the connection (passed
+  // too, last). Callbacks instead of a coroutine resumed per read: for a
+  // reader of many connections (the load generator). No receive may be
+  // pending.
+  void receive_each(std::function<void(WsMessage&)> on_message);
 
   void set_auto_pong(bool on);
   uint64_t pings_received() const;

@@ -42,6 +42,7 @@ class ScenarioRunner {
 
   asio::awaitable<void> ramp_clients();
   asio::awaitable<void> client_session(Client& c);
+  void on_client_message(Client& c, client::WsMessage& m);
   void on_client_text(Client& c, const std::string& data, uint64_t now);
   void on_setup_done(Client& c);
   asio::awaitable<void> sender(Client& c, uint32_t sender_id);
@@ -68,7 +69,7 @@ class ScenarioRunner {
   std::vector<std::string> room_names_;
   uint32_t handshakes_in_flight_ = 0;
   uint32_t setup_pending_ = 0;  // clients neither joined nor failed yet
-  uint32_t active_coroutines_ = 0;
+  uint32_t active_tasks_ = 0;   // coroutines and read loops still running
   bool measuring_ = false;
   bool stopping_ = false;
   uint64_t measure_start_us_ = 0, measure_end_us_ = 0;

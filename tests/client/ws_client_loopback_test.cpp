@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <websocketpp/base64/base64.hpp>
@@ -236,6 +237,77 @@ TEST(WsClientLoopback, ReportsEofAs1006) {
         EXPECT_EQ(m.close_code, 1006);
         EXPECT_TRUE(m.error);
       });
+}
+
+// receive_each: every message in order, across reads and a growing buffer,
+// then the close, last; nothing after it.
+TEST(WsClientLoopback, ReceiveEachPassesEveryMessageThenTheClose) {
+  std::vector<std::string> got;
+  std::string pong_payload, close_reply;
+  run_pair(
+      [&](ServerSide& s) -> awaitable<void> {
+        co_await s.write(ServerSide::accept_answer(co_await s.read_request()) +
+                         ServerSide::frame(Opcode::text, "one"));
+        co_await s.write(ServerSide::frame(Opcode::text, "Hel", false) +
+                         ServerSide::frame(Opcode::ping, "p") +
+                         ServerSide::frame(Opcode::continuation, "lo", true));
+        co_await s.write(ServerSide::frame(Opcode::text, std::string(70000, 'z')) +
+                         ServerSide::frame(Opcode::close, close_payload(1000, "bye")) +
+                         ServerSide::frame(Opcode::text, "after the close"));
+        pong_payload = (co_await s.read_frame()).second;
+        close_reply = (co_await s.read_frame()).second;
+      },
+      [&](WsUrl url) -> awaitable<void> {
+        WsClientConfig config;
+        config.read_chunk_bytes = 1024;  // forces the buffer to grow for the big frame
+        auto executor = co_await asio::this_coro::executor;
+        WsClient client(executor, config);
+        EXPECT_FALSE(co_await client.connect(url));
+        asio::steady_timer ended(executor, asio::steady_timer::time_point::max());
+        client.receive_each([&](WsMessage& m) {
+          if (m.kind == WsMessage::Kind::text)
+            got.push_back(m.data.size() > 100 ? "z*" + std::to_string(m.data.size()) : m.data);
+          if (m.kind == WsMessage::Kind::close) {
+            got.push_back("close " + std::to_string(m.close_code) + " " + m.close_reason);
+            ended.cancel();
+          }
+          if (m.kind == WsMessage::Kind::error) {
+            got.push_back("error");
+            ended.cancel();
+          }
+        });
+        co_await ended.async_wait(asio::experimental::as_tuple(use_awaitable));
+        EXPECT_FALSE(co_await client.flush());
+      });
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "Hello", "z*70000", "close 1000 bye"}));
+  EXPECT_EQ(pong_payload, "p");
+  EXPECT_EQ(close_reply, close_payload(1000, ""));
+}
+
+// receive_each ends with the error when the peer goes away without a close.
+TEST(WsClientLoopback, ReceiveEachEndsWithTheErrorOnEof) {
+  std::vector<std::string> got;
+  run_pair(
+      [&](ServerSide& s) -> awaitable<void> {
+        co_await s.write(ServerSide::accept_answer(co_await s.read_request()) +
+                         ServerSide::frame(Opcode::text, "last"));
+        s.socket.close();
+      },
+      [&](WsUrl url) -> awaitable<void> {
+        auto executor = co_await asio::this_coro::executor;
+        WsClient client(executor);
+        EXPECT_FALSE(co_await client.connect(url));
+        asio::steady_timer ended(executor, asio::steady_timer::time_point::max());
+        client.receive_each([&](WsMessage& m) {
+          if (m.kind == WsMessage::Kind::text) got.push_back(m.data);
+          if (m.kind == WsMessage::Kind::error) {
+            got.push_back("error " + std::to_string(m.close_code) + (m.error ? " set" : ""));
+            ended.cancel();
+          }
+        });
+        co_await ended.async_wait(asio::experimental::as_tuple(use_awaitable));
+      });
+  EXPECT_EQ(got, (std::vector<std::string>{"last", "error 1006 set"}));
 }
 
 TEST(WsClientLoopback, ConnectionRefused) {
