@@ -276,17 +276,19 @@ struct WsClient::State : std::enable_shared_from_this<State> {
     ensure_space(need);
     read_some(asio::buffer(rbuf.get() + rend, rcap - rend),
               [self = shared_from_this()](std::error_code ec, size_t n) {
-                if (ec) {
-                  self->finished = true;
-                  self->each_message.kind = WsMessage::Kind::error;
-                  self->each_message.error = ec;
-                  self->each_message.close_code = 1006;
-                  self->on_message(self->each_message);
-                  return;
-                }
+                if (ec) return self->end_each(ec);
                 self->rend += n;
                 self->read_each();
               });
+  }
+
+  // The connection ended without a close: the error is the last message.
+  void end_each(std::error_code ec) {
+    finished = true;
+    each_message.kind = WsMessage::Kind::error;
+    each_message.error = ec;
+    each_message.close_code = 1006;
+    on_message(each_message);
   }
 
   // Makes room for `need` contiguous bytes from rpos and some free space.
@@ -665,13 +667,7 @@ asio::awaitable<void> WsClient::receive_into(WsMessage& out) {
 void WsClient::receive_each(std::function<void(WsMessage&)> on_message) {
   auto& s = *state_;
   s.on_message = std::move(on_message);
-  if (s.finished || !s.rbuf) {
-    s.each_message.kind = WsMessage::Kind::error;
-    s.each_message.error = WsErrc::closed;
-    s.each_message.close_code = 1006;
-    s.on_message(s.each_message);
-    return;
-  }
+  if (s.finished || !s.rbuf) return s.end_each(WsErrc::closed);
   s.read_each();
 }
 
