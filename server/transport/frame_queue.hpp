@@ -22,7 +22,7 @@ class FrameQueue {
   // Bytes still to write.
   std::size_t bytes() const { return bytes_; }
   std::size_t frames() const { return frames_.size() - head_; }
-  const void* front_slot() const { return frames_.data() + head_; }
+  const void* front_slot() const { return frames_.data() + head_; }  // for a prefetch
   // The unwritten part of the front frame; the queue must not be empty.
   std::string_view front_bytes() const { return frames_[head_]->bytes().substr(front_offset_); }
 

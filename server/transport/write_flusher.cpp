@@ -17,8 +17,8 @@ void WriteFlusher::flush_all() {
   barrier();
   flushing_.swap(scheduled_);  // flushing may schedule again: into the other list
   for (std::size_t i = 0; i < flushing_.size(); ++i) {
-    // A fan-out touches thousands of connections once each: each would miss
-    // the cache; the next one's lines arrive during this one's system call.
+    // A fan-out touches thousands of connections once each, and each would
+    // miss the cache: the next ones' lines arrive during this write's system call.
     if (i + 2 < flushing_.size()) flushing_[i + 2]->prefetch_for_flush();
     if (i + 1 < flushing_.size()) flushing_[i + 1]->prefetch_queue_for_flush();
     flushing_[i]->flush();
