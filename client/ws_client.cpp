@@ -671,16 +671,6 @@ void WsClient::receive_each(std::function<void(WsMessage&)> on_message) {
   s.read_each();
 }
 
-bool WsClient::try_receive(WsMessage& out) {
-  auto& s = *state_;
-  if (s.finished || s.rpos == s.rend) return false;
-  out.close_code = 0;
-  out.close_reason.clear();
-  out.error = {};
-  size_t need = 0;
-  return s.next_buffered(out, need);
-}
-
 void WsClient::set_auto_pong(bool on) {
   state_->config.auto_pong = on;
 }

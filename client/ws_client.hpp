@@ -93,9 +93,6 @@ class WsClient {
   asio::awaitable<WsMessage> receive();
   // Same, reusing out.data's capacity.
   asio::awaitable<void> receive_into(WsMessage& out);
-  // A message from the bytes already read, without I/O; false when none is
-  // complete. Lets a reader drain a batch after one receive_into.
-  bool try_receive(WsMessage& out);
   // The same messages as receive(), each passed to `on_message` as it is
   // parsed, until the close or the error that ends the connection (passed
   // too, last). Callbacks instead of a coroutine resumed per read: for a

@@ -283,20 +283,13 @@ void Connection::enqueue(FramePtr frame) {
 void Connection::flush() {
   flush_scheduled_ = false;
   while (!queue_.empty() && !write_blocked_ && phase_ != Phase::closed) {
+    shared_gather.clear();
+    std::size_t offered = queue_.gather(shared_gather, kMaxGather);
     std::error_code ec;
-    std::size_t offered = 0;
-    std::size_t written = 0;
-    if (queue_.frames() == 1) {
-      // The common case under fan-out (one frame per socket per turn): send(2)
-      // with one buffer is cheaper in the kernel than sendmsg(2) with an iovec.
-      std::string_view front = queue_.front_bytes();
-      offered = front.size();
-      written = socket_.write_some(asio::buffer(front), ec);
-    } else {
-      shared_gather.clear();
-      offered = queue_.gather(shared_gather, kMaxGather);
-      written = socket_.write_some(shared_gather, ec);
-    }
+    // One buffer is the common case under fan-out (one frame per socket per
+    // turn): send(2) then, cheaper in the kernel than sendmsg(2) with an iovec.
+    std::size_t written = shared_gather.size() == 1 ? socket_.write_some(shared_gather.front(), ec)
+                                                    : socket_.write_some(shared_gather, ec);
     if (would_block(ec)) {
       write_blocked_ = true;
       break;

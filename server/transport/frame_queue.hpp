@@ -21,10 +21,7 @@ class FrameQueue {
   bool empty() const { return head_ == frames_.size(); }
   // Bytes still to write.
   std::size_t bytes() const { return bytes_; }
-  std::size_t frames() const { return frames_.size() - head_; }
   const void* front_slot() const { return frames_.data() + head_; }  // for a prefetch
-  // The unwritten part of the front frame; the queue must not be empty.
-  std::string_view front_bytes() const { return frames_[head_]->bytes().substr(front_offset_); }
 
   // Appends up to `max` buffers, from the unwritten part of the front frame
   // on, to `out`; returns how many bytes they hold.
